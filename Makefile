@@ -1,0 +1,63 @@
+# Thin wrapper over CMake + Ninja. `make demo` and `make test` set everything up themselves.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
+export CCACHE_DIR ?= $(HOME)/.cache/ccache
+CMAKE_COMMON := -G Ninja -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+  -DPython3_EXECUTABLE=/usr/bin/python3
+
+.PHONY: all setup build test test-unit test-asan test-fuzz fuzz demo bench bench-peers \
+  format format-check clean
+
+all: build
+
+setup:
+	@scripts/setup
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEML_WERROR=ON
+
+build: setup $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+test-unit: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+$(ASAN_BUILD)/build.ninja:
+	cmake -S . -B $(ASAN_BUILD) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DEML_WERROR=ON \
+	  -DEML_ASAN=ON -DEML_UBSAN=ON -DEML_BUILD_BENCH=OFF -DEML_NATIVE=OFF
+
+test-asan: setup $(ASAN_BUILD)/build.ninja
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) -LE no-asan
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) $(CMAKE_COMMON) \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEML_WERROR=ON -DEML_FUZZ=ON -DEML_BUILD_BENCH=OFF
+
+# Bounded fuzzing of every target (FUZZ_SECONDS each); `make fuzz FUZZ_SECONDS=600` for longer.
+test-fuzz fuzz: setup $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+test: test-unit test-asan test-fuzz
+	@echo "make test: all suites passed"
+
+demo: build
+	scripts/demo $(BUILD)
+
+bench: build
+	scripts/run-benchmarks $(BUILD)
+
+format:
+	git ls-files '*.cc' '*.h' | xargs clang-format-14 -i
+
+format-check:
+	git ls-files '*.cc' '*.h' | xargs clang-format-14 --dry-run --Werror
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

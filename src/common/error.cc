@@ -1,0 +1,176 @@
+#include "common/error.h"
+
+namespace eml {
+
+std::string_view ErrorCodeName(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOk:
+      return "OK";
+    case ErrorCode::kInvalidArgument:
+      return "INVALID_ARGUMENT";
+    case ErrorCode::kNotFound:
+      return "NOT_FOUND";
+    case ErrorCode::kIoError:
+      return "IO_ERROR";
+    case ErrorCode::kInternal:
+      return "INTERNAL";
+    case ErrorCode::kUnimplemented:
+      return "UNIMPLEMENTED";
+    case ErrorCode::kLimitExceeded:
+      return "LIMIT_EXCEEDED";
+    case ErrorCode::kIntegerOverflow:
+      return "INTEGER_OVERFLOW";
+    case ErrorCode::kBadHex:
+      return "BAD_HEX";
+    case ErrorCode::kBadBase64:
+      return "BAD_BASE64";
+    case ErrorCode::kTruncated:
+      return "TRUNCATED";
+    case ErrorCode::kTrailingBytes:
+      return "TRAILING_BYTES";
+    case ErrorCode::kBadJson:
+      return "BAD_JSON";
+    case ErrorCode::kCryptoBadKeyLength:
+      return "CRYPTO_BAD_KEY_LENGTH";
+    case ErrorCode::kCryptoBadKey:
+      return "CRYPTO_BAD_KEY";
+    case ErrorCode::kCryptoSmallOrderKey:
+      return "CRYPTO_SMALL_ORDER_KEY";
+    case ErrorCode::kCryptoNonCanonicalKey:
+      return "CRYPTO_NON_CANONICAL_KEY";
+    case ErrorCode::kCryptoBadSignatureLength:
+      return "CRYPTO_BAD_SIGNATURE_LENGTH";
+    case ErrorCode::kCryptoNonCanonicalSignature:
+      return "CRYPTO_NON_CANONICAL_SIGNATURE";
+    case ErrorCode::kCryptoSignatureInvalid:
+      return "CRYPTO_SIGNATURE_INVALID";
+    case ErrorCode::kCryptoBadNonceLength:
+      return "CRYPTO_BAD_NONCE_LENGTH";
+    case ErrorCode::kCryptoAeadOpenFailed:
+      return "CRYPTO_AEAD_OPEN_FAILED";
+    case ErrorCode::kCryptoCiphertextTooShort:
+      return "CRYPTO_CIPHERTEXT_TOO_SHORT";
+    case ErrorCode::kCryptoMessageTooLong:
+      return "CRYPTO_MESSAGE_TOO_LONG";
+    case ErrorCode::kCryptoOutputTooLong:
+      return "CRYPTO_OUTPUT_TOO_LONG";
+    case ErrorCode::kCryptoRandomFailed:
+      return "CRYPTO_RANDOM_FAILED";
+    case ErrorCode::kCryptoLibraryFailure:
+      return "CRYPTO_LIBRARY_FAILURE";
+    case ErrorCode::kCryptoAllZeroSharedSecret:
+      return "CRYPTO_ALL_ZERO_SHARED_SECRET";
+    case ErrorCode::kCryptoDecryptFailed:
+      return "CRYPTO_DECRYPT_FAILED";
+    case ErrorCode::kCryptoBadTagLength:
+      return "CRYPTO_BAD_TAG_LENGTH";
+    case ErrorCode::kX509ParseFailed:
+      return "X509_PARSE_FAILED";
+    case ErrorCode::kX509Untrusted:
+      return "X509_UNTRUSTED";
+    case ErrorCode::kX509Expired:
+      return "X509_EXPIRED";
+    case ErrorCode::kX509NotYetValid:
+      return "X509_NOT_YET_VALID";
+    case ErrorCode::kX509BadSignature:
+      return "X509_BAD_SIGNATURE";
+    case ErrorCode::kX509BadConstraints:
+      return "X509_BAD_CONSTRAINTS";
+    case ErrorCode::kX509Revoked:
+      return "X509_REVOKED";
+    case ErrorCode::kX509ChainInvalid:
+      return "X509_CHAIN_INVALID";
+    case ErrorCode::kX509EmptyChain:
+      return "X509_EMPTY_CHAIN";
+    case ErrorCode::kHpkeUnsupportedSuite:
+      return "HPKE_UNSUPPORTED_SUITE";
+    case ErrorCode::kHpkeBadEncapsulatedKey:
+      return "HPKE_BAD_ENCAPSULATED_KEY";
+    case ErrorCode::kHpkeOpenFailed:
+      return "HPKE_OPEN_FAILED";
+    case ErrorCode::kHpkeSequenceOverflow:
+      return "HPKE_SEQUENCE_OVERFLOW";
+    case ErrorCode::kHpkeBadPskInputs:
+      return "HPKE_BAD_PSK_INPUTS";
+    case ErrorCode::kHpkeExportTooLong:
+      return "HPKE_EXPORT_TOO_LONG";
+    case ErrorCode::kHpkeExportOnly:
+      return "HPKE_EXPORT_ONLY";
+    case ErrorCode::kCborTruncated:
+      return "CBOR_TRUNCATED";
+    case ErrorCode::kCborTrailingBytes:
+      return "CBOR_TRAILING_BYTES";
+    case ErrorCode::kCborTooDeep:
+      return "CBOR_TOO_DEEP";
+    case ErrorCode::kCborTooManyItems:
+      return "CBOR_TOO_MANY_ITEMS";
+    case ErrorCode::kCborStringTooLong:
+      return "CBOR_STRING_TOO_LONG";
+    case ErrorCode::kCborInputTooLarge:
+      return "CBOR_INPUT_TOO_LARGE";
+    case ErrorCode::kCborIndefiniteLength:
+      return "CBOR_INDEFINITE_LENGTH";
+    case ErrorCode::kCborNonShortestForm:
+      return "CBOR_NON_SHORTEST_FORM";
+    case ErrorCode::kCborDuplicateKey:
+      return "CBOR_DUPLICATE_KEY";
+    case ErrorCode::kCborReservedInfo:
+      return "CBOR_RESERVED_INFO";
+    case ErrorCode::kCborBadSimpleValue:
+      return "CBOR_BAD_SIMPLE_VALUE";
+    case ErrorCode::kCborInvalidUtf8:
+      return "CBOR_INVALID_UTF8";
+    case ErrorCode::kCborUnexpectedBreak:
+      return "CBOR_UNEXPECTED_BREAK";
+    case ErrorCode::kCborTypeMismatch:
+      return "CBOR_TYPE_MISMATCH";
+    case ErrorCode::kCborUnsortedKeys:
+      return "CBOR_UNSORTED_KEYS";
+    case ErrorCode::kCborBadIndefiniteChunk:
+      return "CBOR_BAD_INDEFINITE_CHUNK";
+    case ErrorCode::kCborNonCanonicalFloat:
+      return "CBOR_NON_CANONICAL_FLOAT";
+    case ErrorCode::kCoseMalformed:
+      return "COSE_MALFORMED";
+    case ErrorCode::kCoseUntagged:
+      return "COSE_UNTAGGED";
+    case ErrorCode::kCoseWrongTag:
+      return "COSE_WRONG_TAG";
+    case ErrorCode::kCoseBadProtectedHeader:
+      return "COSE_BAD_PROTECTED_HEADER";
+    case ErrorCode::kCoseBadUnprotectedHeader:
+      return "COSE_BAD_UNPROTECTED_HEADER";
+    case ErrorCode::kCoseMissingAlgorithm:
+      return "COSE_MISSING_ALGORITHM";
+    case ErrorCode::kCoseUnsupportedAlgorithm:
+      return "COSE_UNSUPPORTED_ALGORITHM";
+    case ErrorCode::kCoseAlgorithmKeyMismatch:
+      return "COSE_ALGORITHM_KEY_MISMATCH";
+    case ErrorCode::kCoseDetachedPayload:
+      return "COSE_DETACHED_PAYLOAD";
+    case ErrorCode::kCoseSignatureInvalid:
+      return "COSE_SIGNATURE_INVALID";
+    case ErrorCode::kCoseDuplicateHeaderLabel:
+      return "COSE_DUPLICATE_HEADER_LABEL";
+    case ErrorCode::kCoseMissingPayload:
+      return "COSE_MISSING_PAYLOAD";
+    case ErrorCode::kAirInvalidClaims:
+      return "AIR_INVALID_CLAIMS";
+    case ErrorCode::kAirReceiptTooLarge:
+      return "AIR_RECEIPT_TOO_LARGE";
+    case ErrorCode::kAirBadPolicy:
+      return "AIR_BAD_POLICY";
+  }
+  return "UNKNOWN_ERROR";
+}
+
+std::string ToString(const Error& error) {
+  std::string out(ErrorCodeName(error.code));
+  if (!error.detail.empty()) {
+    out += ": ";
+    out += error.detail;
+  }
+  return out;
+}
+
+}  // namespace eml
