@@ -6,6 +6,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
   switch (code) {
     case ErrorCode::kOk:
       return "OK";
+    // General.
     case ErrorCode::kInvalidArgument:
       return "INVALID_ARGUMENT";
     case ErrorCode::kNotFound:
@@ -30,6 +31,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "TRAILING_BYTES";
     case ErrorCode::kBadJson:
       return "BAD_JSON";
+    // Crypto primitives.
     case ErrorCode::kCryptoBadKeyLength:
       return "CRYPTO_BAD_KEY_LENGTH";
     case ErrorCode::kCryptoBadKey:
@@ -64,6 +66,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "CRYPTO_DECRYPT_FAILED";
     case ErrorCode::kCryptoBadTagLength:
       return "CRYPTO_BAD_TAG_LENGTH";
+    // X.509.
     case ErrorCode::kX509ParseFailed:
       return "X509_PARSE_FAILED";
     case ErrorCode::kX509Untrusted:
@@ -82,6 +85,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "X509_CHAIN_INVALID";
     case ErrorCode::kX509EmptyChain:
       return "X509_EMPTY_CHAIN";
+    // HPKE.
     case ErrorCode::kHpkeUnsupportedSuite:
       return "HPKE_UNSUPPORTED_SUITE";
     case ErrorCode::kHpkeBadEncapsulatedKey:
@@ -96,6 +100,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "HPKE_EXPORT_TOO_LONG";
     case ErrorCode::kHpkeExportOnly:
       return "HPKE_EXPORT_ONLY";
+    // CBOR.
     case ErrorCode::kCborTruncated:
       return "CBOR_TRUNCATED";
     case ErrorCode::kCborTrailingBytes:
@@ -130,6 +135,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "CBOR_BAD_INDEFINITE_CHUNK";
     case ErrorCode::kCborNonCanonicalFloat:
       return "CBOR_NON_CANONICAL_FLOAT";
+    // COSE.
     case ErrorCode::kCoseMalformed:
       return "COSE_MALFORMED";
     case ErrorCode::kCoseUntagged:
@@ -154,12 +160,57 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "COSE_DUPLICATE_HEADER_LABEL";
     case ErrorCode::kCoseMissingPayload:
       return "COSE_MISSING_PAYLOAD";
+    // AIR receipts.
     case ErrorCode::kAirInvalidClaims:
       return "AIR_INVALID_CLAIMS";
     case ErrorCode::kAirReceiptTooLarge:
       return "AIR_RECEIPT_TOO_LARGE";
     case ErrorCode::kAirBadPolicy:
       return "AIR_BAD_POLICY";
+    // Model files.
+    case ErrorCode::kModelTruncated:
+      return "MODEL_TRUNCATED";
+    case ErrorCode::kModelHeaderTooLarge:
+      return "MODEL_HEADER_TOO_LARGE";
+    case ErrorCode::kModelBadHeader:
+      return "MODEL_BAD_HEADER";
+    case ErrorCode::kModelTooManyTensors:
+      return "MODEL_TOO_MANY_TENSORS";
+    case ErrorCode::kModelDuplicateTensor:
+      return "MODEL_DUPLICATE_TENSOR";
+    case ErrorCode::kModelUnsupportedDtype:
+      return "MODEL_UNSUPPORTED_DTYPE";
+    case ErrorCode::kModelBadShape:
+      return "MODEL_BAD_SHAPE";
+    case ErrorCode::kModelBadOffsets:
+      return "MODEL_BAD_OFFSETS";
+    case ErrorCode::kModelTensorSizeMismatch:
+      return "MODEL_TENSOR_SIZE_MISMATCH";
+    case ErrorCode::kModelOverlappingTensors:
+      return "MODEL_OVERLAPPING_TENSORS";
+    case ErrorCode::kModelDataHole:
+      return "MODEL_DATA_HOLE";
+    case ErrorCode::kModelTensorNotFound:
+      return "MODEL_TENSOR_NOT_FOUND";
+    case ErrorCode::kModelShapeMismatch:
+      return "MODEL_SHAPE_MISMATCH";
+    case ErrorCode::kModelBadConfig:
+      return "MODEL_BAD_CONFIG";
+    case ErrorCode::kModelUnsupportedConfig:
+      return "MODEL_UNSUPPORTED_CONFIG";
+    // Tokenizer.
+    // Inference engine.
+    case ErrorCode::kEngineNoTexts:
+      return "ENGINE_NO_TEXTS";
+    case ErrorCode::kEngineTooManyTexts:
+      return "ENGINE_TOO_MANY_TEXTS";
+    case ErrorCode::kEngineUnsupportedPrecision:
+      return "ENGINE_UNSUPPORTED_PRECISION";
+    case ErrorCode::kEngineBadOptions:
+      return "ENGINE_BAD_OPTIONS";
+    case ErrorCode::kEngineBadTokens:
+      return "ENGINE_BAD_TOKENS";
+    // Command-line tools.
   }
   return "UNKNOWN_ERROR";
 }

@@ -102,6 +102,34 @@ enum class ErrorCode : uint16_t {
   kAirInvalidClaims = 400,     // Claims given to the issuer violate the AIR v1 rules.
   kAirReceiptTooLarge = 401,   // The encoded receipt would exceed 64 KiB.
   kAirBadPolicy = 402,         // A verification policy value is malformed.
+
+  // Model files: safetensors, config, manifests (450-549).
+  kModelTruncated = 450,           // Safetensors bytes end before the length prefix or header.
+  kModelHeaderTooLarge = 451,      // Safetensors header length above the configured limit.
+  kModelBadHeader = 452,           // Safetensors header is not the expected JSON object.
+  kModelTooManyTensors = 453,      // More tensors than the configured limit.
+  kModelDuplicateTensor = 454,     // The same tensor name appears twice in a header.
+  kModelUnsupportedDtype = 455,    // Unknown tensor dtype, or one the operation cannot use.
+  kModelBadShape = 456,            // A shape is not a list of non-negative ints within max rank.
+  kModelBadOffsets = 457,          // data_offsets malformed, reversed or beyond the data section.
+  kModelTensorSizeMismatch = 458,  // A tensor's byte range does not match its shape and dtype.
+  kModelOverlappingTensors = 459,  // Two tensors' byte ranges overlap.
+  kModelDataHole = 460,            // Data section bytes not covered by any tensor.
+  kModelTensorNotFound = 461,      // A required tensor is absent.
+  kModelShapeMismatch = 462,       // A tensor's shape differs from the one the model needs.
+  kModelBadConfig = 463,           // A model config file is malformed or a value out of range.
+  kModelUnsupportedConfig = 464,   // A valid config asks for something not implemented.
+
+  // Tokenizer (550-599).
+
+  // Inference engine and scheduler (600-649).
+  kEngineNoTexts = 600,               // Embed was called with zero texts or sequences.
+  kEngineTooManyTexts = 601,          // More texts in one call than max_texts_per_call.
+  kEngineUnsupportedPrecision = 602,  // This CPU / oneDNN build cannot run the precision.
+  kEngineBadOptions = 603,            // EmbedderOptions out of range (threads, batch limits).
+  kEngineBadTokens = 604,             // A token sequence is empty, too long or has an id >= vocab.
+
+  // Command-line tools (900-949).
 };
 
 // ErrorCodeName returns the stable upper-snake name of `code` (e.g. "CBOR_TRAILING_BYTES").
