@@ -9,7 +9,7 @@ export CCACHE_DIR ?= $(HOME)/.cache/ccache
 CMAKE_COMMON := -G Ninja -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
   -DPython3_EXECUTABLE=/usr/bin/python3
 
-.PHONY: all setup build test test-unit test-asan test-fuzz fuzz demo bench bench-peers \
+.PHONY: all setup build test test-unit test-asan test-fuzz fuzz demo bench bench-embed bench-peers \
   format format-check clean
 
 all: build
@@ -41,7 +41,7 @@ $(FUZZ_BUILD)/build.ninja:
 
 # Bounded fuzzing of every target (FUZZ_SECONDS each); `make fuzz FUZZ_SECONDS=600` for longer.
 test-fuzz fuzz: setup $(FUZZ_BUILD)/build.ninja
-	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_all
 	scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 test: test-unit test-asan test-fuzz
@@ -52,6 +52,17 @@ demo: build
 
 bench: build
 	scripts/run-benchmarks $(BUILD)
+
+# End-to-end embedding harness (bench/embed): latency percentiles, throughput, peak RSS per
+# precision -> bench/results/embed.json. Builds only what it runs.
+bench-embed: setup $(BUILD)/build.ninja
+	cmake --build $(BUILD) --target embed_bench -j $(JOBS)
+	$(BUILD)/bench/embed_bench --out bench/results/embed.json
+
+# Us vs ONNX Runtime (and sentence-transformers when importable) on the same inputs, in one run:
+# ratios of medians -> bench/results/peers.json. Exports model.onnx first when missing.
+bench-peers: build
+	.venv/bin/python scripts/bench-peers.py --build $(BUILD)
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format-14 -i

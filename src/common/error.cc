@@ -100,6 +100,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "HPKE_EXPORT_TOO_LONG";
     case ErrorCode::kHpkeExportOnly:
       return "HPKE_EXPORT_ONLY";
+    case ErrorCode::kHpkeIkmTooShort:
+      return "HPKE_IKM_TOO_SHORT";
     // CBOR.
     case ErrorCode::kCborTruncated:
       return "CBOR_TRUNCATED";
@@ -199,6 +201,28 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kModelUnsupportedConfig:
       return "MODEL_UNSUPPORTED_CONFIG";
     // Tokenizer.
+    case ErrorCode::kTokenizerJsonTooLarge:
+      return "TOKENIZER_JSON_TOO_LARGE";
+    case ErrorCode::kTokenizerMalformedJson:
+      return "TOKENIZER_MALFORMED_JSON";
+    case ErrorCode::kTokenizerUnsupportedModel:
+      return "TOKENIZER_UNSUPPORTED_MODEL";
+    case ErrorCode::kTokenizerBadVocab:
+      return "TOKENIZER_BAD_VOCAB";
+    case ErrorCode::kTokenizerMissingUnkToken:
+      return "TOKENIZER_MISSING_UNK_TOKEN";
+    case ErrorCode::kTokenizerUnsupportedNormalizer:
+      return "TOKENIZER_UNSUPPORTED_NORMALIZER";
+    case ErrorCode::kTokenizerUnsupportedPreTokenizer:
+      return "TOKENIZER_UNSUPPORTED_PRE_TOKENIZER";
+    case ErrorCode::kTokenizerUnsupportedPostProcessor:
+      return "TOKENIZER_UNSUPPORTED_POST_PROCESSOR";
+    case ErrorCode::kTokenizerMissingSpecialToken:
+      return "TOKENIZER_MISSING_SPECIAL_TOKEN";
+    case ErrorCode::kTokenizerUnsupportedAddedToken:
+      return "TOKENIZER_UNSUPPORTED_ADDED_TOKEN";
+    case ErrorCode::kTokenizerInvalidUtf8:
+      return "TOKENIZER_INVALID_UTF8";
     // Inference engine.
     case ErrorCode::kEngineNoTexts:
       return "ENGINE_NO_TEXTS";
@@ -210,6 +234,10 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "ENGINE_BAD_OPTIONS";
     case ErrorCode::kEngineBadTokens:
       return "ENGINE_BAD_TOKENS";
+    case ErrorCode::kEngineBusy:
+      return "ENGINE_BUSY";
+    case ErrorCode::kEngineShuttingDown:
+      return "ENGINE_SHUTTING_DOWN";
     // Command-line tools.
   }
   return "UNKNOWN_ERROR";

@@ -64,6 +64,7 @@ enum class ErrorCode : uint16_t {
   kHpkeBadPskInputs = 254,       // PSK and PSK id inconsistent with the mode.
   kHpkeExportTooLong = 255,      // Export length above 255 * Nh.
   kHpkeExportOnly = 256,         // Seal/Open on a context whose AEAD is export-only.
+  kHpkeIkmTooShort = 257,        // DeriveKeyPair input keying material shorter than Nsk.
 
   // CBOR (300-349).
   kCborTruncated = 300,            // Input ended inside a data item.
@@ -75,14 +76,14 @@ enum class ErrorCode : uint16_t {
   kCborIndefiniteLength = 306,     // Indefinite-length item where strict mode forbids it.
   kCborNonShortestForm = 307,      // An argument not in its shortest form (strict mode).
   kCborDuplicateKey = 308,         // A map has the same key twice.
-  kCborReservedInfo = 309,         // Additional information 28-30 (reserved).
+  kCborReservedInfo = 309,         // Additional information 28-30, or 31 on major 0/1/6.
   kCborBadSimpleValue = 310,       // Simple value encoding invalid (e.g. 0xf8 with < 32).
   kCborInvalidUtf8 = 311,          // A text string is not valid UTF-8.
   kCborUnexpectedBreak = 312,      // A break byte outside an indefinite-length item.
   kCborTypeMismatch = 313,         // A value is not of the type the caller asked for.
-  kCborUnsortedKeys = 314,         // Map keys not in deterministic order (strict mode).
+  kCborUnsortedKeys = 314,         // Map keys not in deterministic order (require_canonical).
   kCborBadIndefiniteChunk = 315,   // Chunk of an indefinite string is of the wrong type.
-  kCborNonCanonicalFloat = 316,    // A float not in its shortest exact form (strict mode).
+  kCborNonCanonicalFloat = 316,    // A float not in its shortest exact form (require_canonical).
 
   // COSE (350-399).
   kCoseMalformed = 350,              // Not a 4-element COSE_Sign1 array of the right types.
@@ -121,6 +122,17 @@ enum class ErrorCode : uint16_t {
   kModelUnsupportedConfig = 464,   // A valid config asks for something not implemented.
 
   // Tokenizer (550-599).
+  kTokenizerJsonTooLarge = 550,            // tokenizer.json larger than the configured limit.
+  kTokenizerMalformedJson = 551,           // Not JSON, too deep, or a field missing / mistyped.
+  kTokenizerUnsupportedModel = 552,        // model is not a supported WordPiece configuration.
+  kTokenizerBadVocab = 553,                // Vocab empty, too big, ids not 0..n-1, bad token.
+  kTokenizerMissingUnkToken = 554,         // unk_token is not in the vocab.
+  kTokenizerUnsupportedNormalizer = 555,   // normalizer is not BertNormalizer.
+  kTokenizerUnsupportedPreTokenizer = 556,  // pre_tokenizer is not BertPreTokenizer.
+  kTokenizerUnsupportedPostProcessor = 557,  // post_processor is not "[CLS] $A [SEP]".
+  kTokenizerMissingSpecialToken = 558,     // CLS / SEP / PAD id missing or outside the vocab.
+  kTokenizerUnsupportedAddedToken = 559,   // An added token uses unsupported options or ids.
+  kTokenizerInvalidUtf8 = 560,             // Text to encode is not valid UTF-8.
 
   // Inference engine and scheduler (600-649).
   kEngineNoTexts = 600,               // Embed was called with zero texts or sequences.
@@ -128,6 +140,8 @@ enum class ErrorCode : uint16_t {
   kEngineUnsupportedPrecision = 602,  // This CPU / oneDNN build cannot run the precision.
   kEngineBadOptions = 603,            // EmbedderOptions out of range (threads, batch limits).
   kEngineBadTokens = 604,             // A token sequence is empty, too long or has an id >= vocab.
+  kEngineBusy = 605,                  // The batch scheduler's queue is full; retry later.
+  kEngineShuttingDown = 606,          // The batch scheduler is stopped or stopping.
 
   // Command-line tools (900-949).
 };
