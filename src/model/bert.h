@@ -1,8 +1,9 @@
 #pragma once
 // Posture: reads untrusted bytes (config.json of a model package, and tensor names/shapes of a
 // SafetensorsFile already validated by safetensors.h). Limits: the kMaxBert* constants below
-// bound every dimension, so all derived sizes fit easily in int64 and size_t. Fuzz target:
-// tests/fuzz/model_safetensors_fuzz.cc also runs ResolveBertWeightNames on what it parses.
+// bound every dimension, so all derived sizes fit easily in int64 and size_t. Fuzz targets:
+// tests/fuzz/model_config_fuzz.cc (ParseBertConfig), tests/fuzz/model_safetensors_fuzz.cc (runs
+// ResolveBertWeightNames on every file it parses).
 //
 // BERT encoder description for the inference engine: the Hugging Face config.json fields that
 // define the network, and the names of its weight tensors in a safetensors file.
@@ -85,8 +86,8 @@ struct BertWeightNames {
 
 // ExpectedBertShapes returns, for the engine's ReadAsF32 calls, the shapes listed above.
 struct BertShapes {
-  std::vector<int64_t> word, position, token_type, hidden;       // embeddings; hidden = [H]
-  std::vector<int64_t> hh, intermediate, ffn_in_w, ffn_out_w;    // [H,H], [I], [I,H], [H,I]
+  std::vector<int64_t> word, position, token_type, hidden;     // embeddings; hidden = [H]
+  std::vector<int64_t> hh, intermediate, ffn_in_w, ffn_out_w;  // [H,H], [I], [I,H], [H,I]
 };
 BertShapes ExpectedBertShapes(const BertConfig& config);
 
@@ -98,7 +99,9 @@ BertShapes ExpectedBertShapes(const BertConfig& config);
 // under which the word embeddings are found); each LayerNorm spelling is resolved per tensor.
 // Other tensors (pooler, heads, position_ids) are ignored.
 // Errors: kModelTensorNotFound (detail names the missing tensor), kModelShapeMismatch (detail
-// names the tensor, its shape and the expected one).
-Result<BertWeightNames> ResolveBertWeightNames(const SafetensorsFile& file, const BertConfig& config);
+// names the tensor, its shape and the expected one), kModelUnsupportedDtype (a needed tensor is
+// not F32/F16/BF16).
+Result<BertWeightNames> ResolveBertWeightNames(const SafetensorsFile& file,
+                                               const BertConfig& config);
 
 }  // namespace eml::model

@@ -2,7 +2,8 @@
 // Posture: reads untrusted bytes (the JSON files of a sentence-transformers model directory:
 // modules.json, 1_Pooling/config.json, sentence_bert_config.json, config.json). Limits: each
 // JSON file at most kMaxModelJsonBytes (tokenizer.json and model.safetensors are only located
-// here; their own parsers bound them). Fuzz target: covered by unit tests (small closed schemas).
+// here; their own parsers bound them). Fuzz target: tests/fuzz/model_config_fuzz.cc
+// (ParseSentenceEmbeddingConfig).
 //
 // eml::model::ModelDirectory: the files of a sentence-transformers model directory, e.g. the
 // all-MiniLM-L6-v2 cache written by scripts/fetch-model, and the embedding pipeline they declare:
@@ -24,10 +25,10 @@ enum class PoolingMode { kMean, kCls, kMax };
 // SentenceEmbeddingConfig: what sentence-transformers does after the encoder.
 struct SentenceEmbeddingConfig {
   PoolingMode pooling = PoolingMode::kMean;
-  bool normalize = false;        // modules.json lists sentence_transformers.models.Normalize
-  int embedding_dimension = 0;   // 1_Pooling/config.json "word_embedding_dimension"
-  int max_seq_length = 0;        // sentence_bert_config.json "max_seq_length" (tokens, incl. CLS/SEP)
-  bool do_lower_case = false;    // sentence_bert_config.json "do_lower_case" (default false)
+  bool normalize = false;       // modules.json lists sentence_transformers.models.Normalize
+  int embedding_dimension = 0;  // 1_Pooling/config.json "word_embedding_dimension"
+  int max_seq_length = 0;      // sentence_bert_config.json "max_seq_length" (tokens, incl. CLS/SEP)
+  bool do_lower_case = false;  // sentence_bert_config.json "do_lower_case" (default false)
 };
 
 // ParseSentenceEmbeddingConfig parses the three small JSON files. modules.json must be an array
@@ -44,11 +45,11 @@ Result<SentenceEmbeddingConfig> ParseSentenceEmbeddingConfig(std::string_view mo
 // the weights and tokenizer are opened by their own loaders from the paths below.
 struct ModelDirectory {
   std::filesystem::path root;
-  std::filesystem::path config_json;           // root/config.json
-  std::filesystem::path tokenizer_json;        // root/tokenizer.json
-  std::filesystem::path weights_safetensors;   // root/model.safetensors
-  std::filesystem::path modules_json;          // root/modules.json
-  std::filesystem::path pooling_config_json;   // root/<pooling module path>/config.json
+  std::filesystem::path config_json;                // root/config.json
+  std::filesystem::path tokenizer_json;             // root/tokenizer.json
+  std::filesystem::path weights_safetensors;        // root/model.safetensors
+  std::filesystem::path modules_json;               // root/modules.json
+  std::filesystem::path pooling_config_json;        // root/<pooling module path>/config.json
   std::filesystem::path sentence_bert_config_json;  // root/sentence_bert_config.json
 
   BertConfig bert;

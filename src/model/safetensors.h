@@ -7,7 +7,7 @@
 // eml::model::SafetensorsFile: a validated view of a safetensors file
 // (https://huggingface.co/docs/safetensors): an 8-byte little-endian header length N, N bytes of
 // UTF-8 JSON, then the data section. Everything is validated once, before any tensor is exposed:
-//   - N >= 2, N <= limits.max_header_bytes and 8 + N <= file size;
+//   - N <= limits.max_header_bytes and 8 + N <= file size;
 //   - the header is a JSON object at most 3 levels deep; the key "__metadata__" (optional) is an
 //     object of string values; every other key is a non-empty tensor name, unique, whose value is
 //     exactly {"dtype", "shape", "data_offsets"} (unknown fields are rejected);
@@ -20,6 +20,8 @@
 //     requires: no overlap and no hole between tensors or after the last one (a writer that pads
 //     for alignment pads the JSON header, not the data section).
 // Tensor bytes are not aligned (N is arbitrary); read them with ReadAsF32 or a ByteReader.
+// Open maps the file: it must not be truncated while mapped (model files are installed by rename,
+// never rewritten in place), or reads would fault.
 
 #include <cstddef>
 #include <cstdint>
@@ -136,6 +138,8 @@ class SafetensorsFile {
  private:
   struct Impl;
   explicit SafetensorsFile(std::unique_ptr<Impl> impl);
+  static Result<SafetensorsFile> Create(std::unique_ptr<Impl> impl, std::span<const uint8_t> bytes,
+                                        const SafetensorsLimits& limits);
   const Impl& impl() const;
 
   std::unique_ptr<Impl> impl_;
