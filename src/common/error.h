@@ -143,6 +143,47 @@ enum class ErrorCode : uint16_t {
   kEngineBusy = 605,                  // The batch scheduler's queue is full; retry later.
   kEngineShuttingDown = 606,          // The batch scheduler is stopped or stopping.
 
+  // Attestation evidence (700-799): parsing, verification steps, providers.
+  kAttestMalformed = 700,            // The document is not the platform's evidence structure.
+  kAttestMissingField = 701,         // A required evidence field is absent.
+  kAttestBadField = 702,             // An evidence field has the wrong type, size or range.
+  kAttestUnsupportedDigest = 703,    // The evidence names a digest other than the platform's.
+  kAttestBadAlgorithm = 704,         // The signature algorithm is not the platform's.
+  kAttestBadCertificate = 705,       // A certificate inside the evidence does not parse.
+  kAttestRootMismatch = 706,         // The evidence's root is not the pinned root.
+  kAttestLeafConstraints = 707,      // The signing certificate is a CA or has the wrong key.
+  kAttestStale = 708,                // The evidence is older than the policy's max age.
+  kAttestFromFuture = 709,           // The evidence timestamp is after the verification time.
+  kAttestDebugMode = 710,            // Debug-mode evidence and the policy forbids debug.
+  kAttestMeasurementMismatch = 711,  // A measurement differs from its pin, or is absent.
+  kAttestNonceMismatch = 712,        // The bound nonce differs from the expected one, or is absent.
+  kAttestPublicKeyMismatch = 713,    // The bound public key differs from the expected one.
+  kAttestBadPolicy = 714,            // A verification policy value is malformed.
+  kAttestSimState = 715,             // The sim provider's state directory is unusable.
+
+  // Secure channel (650-699).
+  kChannelBadMagic = 650,              // A frame header does not start with 0xCF4D.
+  kChannelBadVersion = 651,            // A frame header carries a protocol version other than 4.
+  kChannelUnknownFrameType = 652,      // A frame header carries an unknown msg_type.
+  kChannelPayloadTooLarge = 653,       // A frame payload is longer than the configured limit.
+  kChannelTruncated = 654,             // Bytes end inside a frame or handshake message.
+  kChannelBadHandshakeMessage = 655,   // Wrong message number or length in a Hello payload.
+  kChannelAttestationTooLarge = 656,   // An attestation document is longer than the limit.
+  kChannelUnexpectedFrame = 657,       // Wrong type, sequence or flags for the protocol state.
+  kChannelBindingMismatch = 658,       // Attested public key or nonce differs from the Hello.
+  kChannelConfirmationMismatch = 659,  // The initiator's key confirmation hash is wrong.
+  kChannelNotEncrypted = 660,          // A post-handshake frame lacks the ENCRYPTED flag.
+  kChannelReplayedRecord = 661,        // A record's sequence is not above the last accepted.
+  kChannelSequenceExhausted = 662,     // The sender used every u32 sequence number.
+  kChannelRecordOpenFailed = 663,      // A record fails authentication (key, AAD or bytes).
+  kChannelBadMockAttestation = 664,    // A mock attestation envelope is malformed.
+  kChannelTrailingBytes = 665,         // Bytes follow a complete handshake message or envelope.
+  kChannelBadState = 666,              // A handshake step was called out of order.
+  kChannelTimeout = 667,               // A read, write, connect or accept passed its deadline.
+  kChannelClosed = 668,                // The peer closed the connection mid-frame.
+  kChannelIoError = 669,               // A socket operation failed (refused, reset, ...).
+  kChannelBadAddress = 670,            // A transport address (host:port, cid:port) is malformed.
+
   // Command-line tools (900-949).
 };
 

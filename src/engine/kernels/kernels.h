@@ -49,6 +49,10 @@ struct KernelTable {
   void (*add)(const float* a, const float* b, size_t n, float* out);
   // x += bias.
   void (*add_bias)(const float* bias, size_t n, float* x);
+  // out = a * b elementwise; out may alias a or b.
+  void (*mul)(const float* a, const float* b, size_t n, float* out);
+  // x = x * scale + bias (bias may be null: x *= scale). Dequantizes an int8 matmul row.
+  void (*scale_add)(float scale, const float* bias, size_t n, float* x);
   // Scaled-dot-product attention of one head over one sequence: out_i = sum_j softmax_j(scale *
   // q_i.k_j) v_j, keys with key_mask[j] == 0 excluded (key_mask may be null: all keys valid).
   // `scratch` holds AttentionScratchFloats(seq_len, head_dim) floats.
@@ -75,6 +79,8 @@ void GeluRef(const float* x, size_t n, float* out);
 void SoftmaxRef(float* x, size_t n);
 void AddRef(const float* a, const float* b, size_t n, float* out);
 void AddBiasRef(const float* bias, size_t n, float* x);
+void MulRef(const float* a, const float* b, size_t n, float* out);
+void ScaleAddRef(float scale, const float* bias, size_t n, float* x);
 void AttentionRef(const float* q, const float* k, const float* v, const uint8_t* key_mask,
                   const AttentionShape& shape, float* scratch, float* out);
 void MeanPoolRef(const float* rows, size_t num_rows, size_t ld, size_t dim, const uint8_t* mask,
@@ -91,5 +97,8 @@ const KernelTable* IsaKernels(Isa isa);
 // SelectKernels returns the best table this CPU supports, or RefKernels() when force_ref is true
 // or the environment sets EML_FORCE_REF_KERNELS=1. CPUID is read once per process.
 const KernelTable& SelectKernels(bool force_ref = false);
+// IsForceRefValue reports whether an EML_FORCE_REF_KERNELS value (null when unset) forces the
+// references: exactly "1".
+bool IsForceRefValue(const char* value);
 
 }  // namespace eml::engine::kernels

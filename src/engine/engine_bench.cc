@@ -1,0 +1,197 @@
+// Micro-benchmarks of the engine: each kernel per ISA (ref and the SIMD table this CPU runs),
+// and one batch-1 forward pass of all-MiniLM-L6-v2 at 16 and 128 tokens per precision and thread
+// count (the model comes from scripts/fetch-model; without it those cases report an error).
+// Run with --benchmark_repetitions=N to get medians; kernels print items/s.
+
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/embedder.h"
+#include "engine/kernels/kernels.h"
+#include "model/model_directory.h"
+
+namespace eml::engine {
+namespace {
+
+using kernels::Isa;
+using kernels::KernelTable;
+
+std::vector<float> Random(size_t n, float lo, float hi) {
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (float& x : v) {
+    x = dist(rng);
+  }
+  return v;
+}
+
+const KernelTable* Table(const benchmark::State& state) {
+  return kernels::IsaKernels(static_cast<Isa>(state.range(0)));
+}
+
+#define EML_REQUIRE_TABLE(state, t)                          \
+  const KernelTable* t = Table(state);                       \
+  if (t == nullptr) {                                        \
+    state.SkipWithError("this CPU cannot run this ISA");     \
+    return;                                                  \
+  }                                                          \
+  state.SetLabel(std::string(kernels::IsaName(t->isa)))
+
+void BM_LayerNorm384(benchmark::State& state) {
+  EML_REQUIRE_TABLE(state, t);
+  const size_t dim = 384;
+  auto x = Random(dim, -2, 2), g = Random(dim, 0.5, 1.5), b = Random(dim, -0.5, 0.5);
+  std::vector<float> out(dim);
+  for (auto _ : state) {
+    t->layer_norm(x.data(), g.data(), b.data(), dim, 1e-12f, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(dim));
+}
+
+void BM_Gelu1536(benchmark::State& state) {
+  EML_REQUIRE_TABLE(state, t);
+  const size_t n = 1536;
+  auto x = Random(n, -5, 5);
+  std::vector<float> out(n);
+  for (auto _ : state) {
+    t->gelu(x.data(), n, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
+}
+
+void BM_Softmax128(benchmark::State& state) {
+  EML_REQUIRE_TABLE(state, t);
+  const size_t n = 128;
+  auto x = Random(n, -10, 10);
+  std::vector<float> work(n);
+  for (auto _ : state) {
+    work = x;
+    t->softmax(work.data(), n);
+    benchmark::DoNotOptimize(work.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
+}
+
+// One head (head_dim 32, MiniLM) over a sequence of state.range(1) tokens.
+void BM_AttentionHead(benchmark::State& state) {
+  EML_REQUIRE_TABLE(state, t);
+  const auto s = static_cast<size_t>(state.range(1));
+  const size_t d = 32, hidden = 384;
+  auto qkv = Random(s * 3 * hidden, -1, 1);
+  std::vector<float> out(s * hidden), scratch(kernels::AttentionScratchFloats(s, d));
+  const kernels::AttentionShape shape{.seq_len = s, .head_dim = d, .ld_qkv = 3 * hidden,
+                                      .ld_out = hidden, .scale = 1.0f / std::sqrt(32.0f)};
+  for (auto _ : state) {
+    t->attention(qkv.data(), qkv.data() + hidden, qkv.data() + 2 * hidden, nullptr, shape,
+                 scratch.data(), out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(4 * s * s * d));  // FLOPs
+}
+
+void BM_QuantizeRow384(benchmark::State& state) {
+  EML_REQUIRE_TABLE(state, t);
+  const size_t n = 384;
+  auto x = Random(n, -3, 3);
+  std::vector<int8_t> out(n);
+  for (auto _ : state) {
+    const float m = t->max_abs(x.data(), n);
+    t->quantize_s8(x.data(), n, 127.0f / m, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
+}
+
+void IsaArgs(benchmark::internal::Benchmark* b) {
+  for (Isa isa : {Isa::kRef, Isa::kAvx2, Isa::kAvx512}) {
+    b->Arg(static_cast<int64_t>(isa));
+  }
+}
+
+void AttentionArgs(benchmark::internal::Benchmark* b) {
+  for (Isa isa : {Isa::kRef, Isa::kAvx2, Isa::kAvx512}) {
+    for (int64_t s : {16, 128}) {
+      b->Args({static_cast<int64_t>(isa), s});
+    }
+  }
+}
+
+BENCHMARK(BM_LayerNorm384)->Apply(IsaArgs);
+BENCHMARK(BM_Gelu1536)->Apply(IsaArgs);
+BENCHMARK(BM_Softmax128)->Apply(IsaArgs);
+BENCHMARK(BM_AttentionHead)->Apply(AttentionArgs);
+BENCHMARK(BM_QuantizeRow384)->Apply(IsaArgs);
+
+// Forward: args = precision, tokens, threads. One Embedder per (precision, threads), cached.
+Embedder* CachedEmbedder(Precision precision, int threads, std::string* error) {
+  static std::unique_ptr<Embedder> cache[3][3];
+  std::unique_ptr<Embedder>& slot = cache[static_cast<int>(precision)][threads];
+  if (slot == nullptr) {
+    auto loaded = Embedder::LoadFromDirectory(model::DefaultModelDirectoryPath(),
+                                              {.precision = precision, .num_threads = threads});
+    if (!loaded.has_value()) {
+      *error = ToString(loaded.error());
+      if (loaded.error().code == ErrorCode::kNotFound) {
+        *error += " (run scripts/fetch-model)";
+      }
+      return nullptr;
+    }
+    slot = std::move(*loaded);
+  }
+  return slot.get();
+}
+
+void BM_Forward(benchmark::State& state) {
+  const auto precision = static_cast<Precision>(state.range(0));
+  const auto tokens = static_cast<size_t>(state.range(1));
+  const auto threads = static_cast<int>(state.range(2));
+  std::string error;
+  Embedder* embedder = CachedEmbedder(precision, threads, &error);
+  if (embedder == nullptr) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  std::vector<int32_t> ids;
+  ids.push_back(101);  // [CLS]
+  for (size_t i = 1; i + 1 < tokens; ++i) {
+    ids.push_back(static_cast<int32_t>(2000 + (i * 37) % 20000));
+  }
+  ids.push_back(102);  // [SEP]
+  const std::vector<TokenizedText> batch = {TokenizedText{ids, {}}};
+  auto warm = embedder->EmbedTokenized(batch);  // Grows the workspace before timing.
+  if (!warm.has_value()) {
+    state.SkipWithError(ToString(warm.error()).c_str());
+    return;
+  }
+  for (auto _ : state) {
+    auto r = embedder->EmbedTokenized(batch);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetLabel(std::string(PrecisionName(precision)) + " " +
+                 std::string(embedder->kernel_isa()) + " " + embedder->matmul_impl());
+}
+
+void ForwardArgs(benchmark::internal::Benchmark* b) {
+  for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
+    for (int64_t tokens : {16, 128}) {
+      for (int64_t threads : {1, 2}) {
+        b->Args({static_cast<int64_t>(p), tokens, threads});
+      }
+    }
+  }
+}
+
+BENCHMARK(BM_Forward)->Apply(ForwardArgs)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+}  // namespace eml::engine
+
+BENCHMARK_MAIN();

@@ -1,0 +1,89 @@
+#pragma once
+// Linear: y[m, out] = x[m, in] * W^T + b on a oneDNN 2.6 matmul primitive created once at load,
+// with the weights reordered once into the layout oneDNN picks (format_tag::any) and M given at
+// run time (DNNL_RUNTIME_DIM_VAL), so one primitive serves every batch size.
+//
+// Matmul types:
+//   kF32  f32 x f32 -> f32, bias fused.
+//   kBf16 weights rounded to bf16 at load; activations rounded to bf16 per call (our kernel);
+//         f32 accumulation and output, bias fused.
+//   kInt8 weights s8 with one scale per output channel (max |w| / 127, or / 63 on CPUs without
+//         VNNI, whose int8 kernels saturate 16-bit pair sums); activations s8 with one
+//         scale per row (token), computed per call by our kernels; s8 x s8 -> s32 in oneDNN, the
+//         weight scales applied as oneDNN output scales, the row scale and bias by our scale_add
+//         kernel. Optional input smoothing (SmoothQuant): column j of W is multiplied by s_j at
+//         load and x_j divided by s_j before quantization, moving the range of outlier input
+//         channels into the weights; the product is unchanged in exact arithmetic.
+//
+// Thread safety: a Linear is immutable after Create; Forward may run concurrently on distinct
+// buffers and streams. Forward allocates no buffers of its own (the caller passes them, sized by
+// ConvertedSrcBytes / scratchpad_bytes); oneDNN creates small memory handles per call.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "common/result.h"
+#include "engine/kernels/kernels.h"
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace eml::engine::internal {
+
+enum class MatmulType { kF32, kBf16, kInt8 };
+
+// DnnlEngine returns the process-wide CPU engine (created on first use; thread-safe).
+const dnnl::engine& DnnlEngine();
+
+// Bf16MatmulAvailable reports whether oneDNN runs bf16 matmuls on this CPU (probed once).
+bool Bf16MatmulAvailable();
+
+// Buffers a Forward call works in; all owned by the caller (the encoder's workspace).
+struct LinearBuffers {
+  void* converted_src = nullptr;   // ConvertedSrcBytes(m) bytes, 64-byte aligned.
+  float* row_scales = nullptr;     // m floats (kInt8 only).
+  float* row_scratch = nullptr;    // in() floats per OpenMP thread (kInt8 with smoothing only).
+  void* scratchpad = nullptr;      // scratchpad_bytes() bytes, 64-byte aligned.
+};
+
+class Linear {
+ public:
+  Linear() = default;  // An empty placeholder; only Create makes a usable Linear.
+
+  // Create builds the primitive for `type` from PyTorch-layout weights `weight` ([out, in],
+  // row-major) and `bias` ([out]). Errors: kInvalidArgument (sizes do not match in/out),
+  // kEngineUnsupportedPrecision (oneDNN has no implementation of `type` on this CPU, e.g. bf16
+  // without AVX512-BF16 support), kInternal (any other oneDNN failure).
+  // `smoothing` (kInt8 only; empty = none) holds in positive per-input-channel factors s_j.
+  static Result<Linear> Create(MatmulType type, size_t in, size_t out,
+                               std::span<const float> weight, std::span<const float> bias,
+                               std::span<const float> smoothing = {});
+
+  // Forward computes dst[m, out] = src[m, in] * W^T + b for m >= 1 rows (row-major, contiguous).
+  // Runs on the calling thread's OpenMP pool (omp_get_max_threads()). Errors: kInternal (oneDNN
+  // failed at execution).
+  Status Forward(const float* src, size_t m, float* dst, const LinearBuffers& buffers,
+                 dnnl::stream& stream, const kernels::KernelTable& kernels) const;
+
+  // ConvertedSrcBytes is the size of LinearBuffers::converted_src for m rows (0 for kF32).
+  size_t ConvertedSrcBytes(size_t m) const;
+  size_t scratchpad_bytes() const { return scratchpad_bytes_; }
+  size_t in() const { return in_; }
+  size_t out() const { return out_; }
+  MatmulType type() const { return type_; }
+  // impl_info names the oneDNN implementation chosen (e.g. "brg:avx512_core"), for logs/benches.
+  const char* impl_info() const;
+
+ private:
+  MatmulType type_ = MatmulType::kF32;
+  size_t in_ = 0;
+  size_t out_ = 0;
+  size_t scratchpad_bytes_ = 0;
+  dnnl::matmul::primitive_desc pd_;
+  dnnl::matmul primitive_;
+  dnnl::memory weights_;  // Prepacked, owned by oneDNN.
+  dnnl::memory bias_;     // f32 [1, out] (kF32, kBf16: fused; kInt8: read by scale_add).
+  std::vector<float> inv_smoothing_;  // 1 / s_j, or empty.
+};
+
+}  // namespace eml::engine::internal
