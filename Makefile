@@ -31,7 +31,8 @@ test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 $(ASAN_BUILD)/build.ninja:
-	cmake -S . -B $(ASAN_BUILD) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEML_WERROR=ON \
+	cmake -S . -B $(ASAN_BUILD) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DCMAKE_C_FLAGS_DEBUG="-O1 -g1" -DEML_WERROR=ON \
 	  -DEML_ASAN=ON -DEML_UBSAN=ON -DEML_BUILD_BENCH=OFF -DEML_NATIVE=OFF
 
 test-asan: setup $(ASAN_BUILD)/build.ninja

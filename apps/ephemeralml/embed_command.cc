@@ -42,9 +42,9 @@ std::string ModelName(const std::filesystem::path& dir) {
 
 // RunEmbedLocal returns the exit code; errors are printed here as one line.
 int RunEmbedLocal(const EmbedFlags& flags) {
-  const std::filesystem::path dir =
-      flags.model_dir.empty() ? model::DefaultModelDirectoryPath()
-                              : std::filesystem::path(flags.model_dir);
+  const std::filesystem::path dir = flags.model_dir.empty()
+                                        ? model::DefaultModelDirectoryPath()
+                                        : std::filesystem::path(flags.model_dir);
   const auto fail = [](const Error& error, int code) {
     std::string line = ToString(error);
     for (char& c : line) {

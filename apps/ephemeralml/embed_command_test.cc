@@ -101,8 +101,8 @@ TEST_F(EmbedCommandTest, TwoTextsGiveUnitVectors) {
   // Two different texts, two different directions (cosine well below 1).
   double dot = 0;
   for (size_t c = 0; c < 384; ++c) {
-    dot += doc["data"][0]["embedding"][c].get<double>() *
-           doc["data"][1]["embedding"][c].get<double>();
+    dot +=
+        doc["data"][0]["embedding"][c].get<double>() * doc["data"][1]["embedding"][c].get<double>();
   }
   EXPECT_LT(dot, 0.9);
 }

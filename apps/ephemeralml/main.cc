@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "attest_command.h"
 #include "cli_util.h"
 #include "embed_command.h"
 #include "receipt_command.h"
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   eml::apps::AddReceiptCommands(app);
   eml::apps::AddEmbedCommands(app);
+  eml::apps::AddAttestCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {  // a command ended with a non-zero exit code

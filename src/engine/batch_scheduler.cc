@@ -107,7 +107,8 @@ Result<std::unique_ptr<BatchScheduler>> BatchScheduler::Create(EmbedBackend* bac
                                                                const SchedulerOptions& options) {
   EML_CHECK(backend != nullptr);
   const auto bad = [](const char* what) {
-    return Error{ErrorCode::kEngineBadOptions, std::string("scheduler option out of range: ") + what};
+    return Error{ErrorCode::kEngineBadOptions,
+                 std::string("scheduler option out of range: ") + what};
   };
   if (options.max_queued_requests == 0 || options.max_queued_requests > kMaxLimit) {
     return bad("max_queued_requests");
@@ -118,7 +119,8 @@ Result<std::unique_ptr<BatchScheduler>> BatchScheduler::Create(EmbedBackend* bac
   if (options.max_batch_texts == 0 || options.max_batch_texts > kMaxLimit) {
     return bad("max_batch_texts");
   }
-  if (options.max_batch_tokens < backend->max_seq_length() || options.max_batch_tokens > kMaxLimit) {
+  if (options.max_batch_tokens < backend->max_seq_length() ||
+      options.max_batch_tokens > kMaxLimit) {
     return bad("max_batch_tokens (must be >= the model's max_seq_length)");
   }
   std::unique_ptr<BatchScheduler> s(new BatchScheduler(backend, options));
@@ -170,8 +172,7 @@ Result<BatchScheduler::Ticket> BatchScheduler::SubmitImpl(std::span<const Text> 
   const size_t n = texts.size();
   if (n == 0) return Error{ErrorCode::kEngineNoTexts, "no texts"};
   if (n > options_.max_queued_texts) {
-    return Error{ErrorCode::kEngineTooManyTexts,
-                 "more texts in one request than max_queued_texts"};
+    return Error{ErrorCode::kEngineTooManyTexts, "more texts in one request than max_queued_texts"};
   }
 
   // 1. Reserve a request slot and n text slots (chained through TextSlot::next).
@@ -269,8 +270,8 @@ void BatchScheduler::WorkerLoop() {
     size_t tokens = 0;
     for (uint32_t t : batch_) {
       const tokenizer::Encoding& e = texts_[t].encoding;
-      batch_inputs_.push_back(TokenizedText{std::span<const int32_t>(e.ids),
-                                            std::span<const int32_t>(e.type_ids)});
+      batch_inputs_.push_back(
+          TokenizedText{std::span<const int32_t>(e.ids), std::span<const int32_t>(e.type_ids)});
       tokens += e.ids.size();
     }
     lock.unlock();
@@ -335,8 +336,8 @@ void BatchScheduler::SelectBatch() {
     return x.tokens != y.tokens ? x.tokens < y.tokens : x.arrival < y.arrival;
   });
   const uint32_t oldest = pending_.front();
-  const size_t pos = static_cast<size_t>(
-      std::find(sorted_.begin(), sorted_.end(), oldest) - sorted_.begin());
+  const size_t pos =
+      static_cast<size_t>(std::find(sorted_.begin(), sorted_.end(), oldest) - sorted_.begin());
   const uint32_t anchor_len = texts_[oldest].tokens;
   size_t lo = pos;
   size_t hi = pos + 1;
@@ -344,13 +345,12 @@ void BatchScheduler::SelectBatch() {
   selected_[oldest] = 1;
   while (hi - lo < max_texts) {
     const bool has_left = lo > 0 && tokens + texts_[sorted_[lo - 1]].tokens <= max_tokens;
-    const bool has_right =
-        hi < sorted_.size() && tokens + texts_[sorted_[hi]].tokens <= max_tokens;
+    const bool has_right = hi < sorted_.size() && tokens + texts_[sorted_[hi]].tokens <= max_tokens;
     if (!has_left && !has_right) break;
     bool take_left = has_left;
     if (has_left && has_right) {
-      take_left = anchor_len - texts_[sorted_[lo - 1]].tokens <=
-                  texts_[sorted_[hi]].tokens - anchor_len;
+      take_left =
+          anchor_len - texts_[sorted_[lo - 1]].tokens <= texts_[sorted_[hi]].tokens - anchor_len;
     }
     const uint32_t t = take_left ? sorted_[--lo] : sorted_[hi++];
     tokens += texts_[t].tokens;

@@ -41,9 +41,10 @@ std::unique_ptr<Embedder> LoadModel(Precision precision) {
 
 std::vector<std::string> Corpus() {
   const std::vector<std::string> words = {
-      "enclave", "attestation", "the", "embedding", "of", "a", "sentence", "is", "normalized",
-      "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "confidential", "inference",
-      "receipt", "signed", "Zürich", "naïve", "日本語", "🙂", "42", "tokens,", "batch."};
+      "enclave", "attestation", "the",          "embedding", "of",      "a",      "sentence",
+      "is",      "normalized",  "quick",        "brown",     "fox",     "jumps",  "over",
+      "lazy",    "dog",         "confidential", "inference", "receipt", "signed", "Zürich",
+      "naïve",   "日本語",      "🙂",         "42",        "tokens,", "batch."};
   std::mt19937 rng(12345);
   std::vector<std::string> texts;
   for (int i = 0; i < 60; ++i) {

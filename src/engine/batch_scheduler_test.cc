@@ -140,9 +140,8 @@ std::unique_ptr<BatchScheduler> MakeScheduler(FakeBackend* backend, const Schedu
 // down (which flushes the queue) so that the test ends instead of hanging.
 Result<EmbedResult> WaitBounded(BatchScheduler* s, BatchScheduler::Ticket ticket,
                                 std::chrono::seconds bound = std::chrono::seconds(60)) {
-  auto future = std::async(std::launch::async, [t = std::move(ticket)]() mutable {
-    return t.Wait();
-  });
+  auto future =
+      std::async(std::launch::async, [t = std::move(ticket)]() mutable { return t.Wait(); });
   if (future.wait_for(bound) == std::future_status::timeout) {
     ADD_FAILURE() << "request not flushed within " << bound.count() << " s";
     s->Shutdown(ShutdownMode::kDrain);
@@ -287,8 +286,7 @@ TEST(BatchSchedulerTest, FullQueueIsBusyNotUnbounded) {
   auto d = s->Submit(one);
   ASSERT_THAT(d, IsOk());
   backend.WaitEntered(4);
-  EXPECT_THAT(s->Submit(std::vector<std::string>{"x", "y", "z"}),
-              HasError(ErrorCode::kEngineBusy));
+  EXPECT_THAT(s->Submit(std::vector<std::string>{"x", "y", "z"}), HasError(ErrorCode::kEngineBusy));
   backend.Open();
   EXPECT_THAT(d->Wait(), IsOk());
 }

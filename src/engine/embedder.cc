@@ -130,6 +130,9 @@ Result<std::unique_ptr<Embedder>> Embedder::Build(const EmbedderOptions& options
                                                   const model::SafetensorsFile& weights) {
   EML_RETURN_IF_ERROR(ValidateOptions(options, pipeline->max_seq_length));
   const kernels::KernelTable& kernels = kernels::SelectKernels(options.force_reference_kernels);
+  // oneDNN fixes a primitive's thread count when it is created, so create them under the same
+  // thread count the calls will use.
+  ScopedOmpThreads threads(options.num_threads);
   EML_ASSIGN_OR_RETURN(
       std::unique_ptr<internal::BertEncoder> encoder,
       internal::BertEncoder::Create(config, weights, PlanFor(options.precision), kernels));
