@@ -283,6 +283,20 @@ Result<Crl> Crl::FromPem(std::string_view pem) {
 
 std::string Crl::issuer() const { return NameToString(X509_CRL_get_issuer(crl_.get())); }
 
+// AllowMissingKeyIdsCallback accepts only a missing authority or subject key identifier and
+// leaves every other verdict as OpenSSL gave it.
+namespace {
+int AllowMissingKeyIdsCallback(int ok, X509_STORE_CTX* ctx) {
+  const int error = X509_STORE_CTX_get_error(ctx);
+  if (ok == 0 && (error == X509_V_ERR_MISSING_AUTHORITY_KEY_IDENTIFIER ||
+                  error == X509_V_ERR_MISSING_SUBJECT_KEY_IDENTIFIER)) {
+    X509_STORE_CTX_set_error(ctx, X509_V_OK);
+    return 1;
+  }
+  return ok;
+}
+}  // namespace
+
 Result<VerifiedChain> VerifyChain(const Certificate& leaf,
                                   std::span<const Certificate> intermediates,
                                   std::span<const Certificate> trusted_roots,
@@ -333,6 +347,9 @@ Result<VerifiedChain> VerifyChain(const Certificate& leaf,
   }
   if (X509_VERIFY_PARAM_set_flags(param, flags) != 1) {
     return internal::OpenSslError(ErrorCode::kCryptoLibraryFailure, "X509_VERIFY_PARAM");
+  }
+  if (options.allow_missing_key_identifiers) {
+    X509_STORE_CTX_set_verify_cb(ctx.get(), AllowMissingKeyIdsCallback);
   }
   int rc = X509_verify_cert(ctx.get());
   if (rc != 1) {

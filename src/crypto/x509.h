@@ -107,6 +107,12 @@ struct ChainOptions {
   // CRLs to check against; empty means no revocation check. The pointers must outlive the call.
   std::vector<const Crl*> crls;
   CrlScope crl_scope = CrlScope::kWholeChain;
+  // allow_missing_key_identifiers: waive the authorityKeyIdentifier / subjectKeyIdentifier
+  // presence checks of X509_V_FLAG_X509_STRICT (a profile rule for issuing CAs, not part of
+  // RFC 5280 path validation). AWS Nitro instance CAs and leaves carry neither; every other
+  // strict check (signatures, validity, CA:TRUE, keyCertSign, pathLen) still applies. Off by
+  // default.
+  bool allow_missing_key_identifiers = false;
 };
 
 // The result of a successful VerifyChain: the leaf and the path leaf -> ... -> root.
