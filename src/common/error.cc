@@ -314,7 +314,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "CHANNEL_IO_ERROR";
     case ErrorCode::kChannelBadAddress:
       return "CHANNEL_BAD_ADDRESS";
-    // Command-line tools.
+      // Command-line tools.
   }
   return "UNKNOWN_ERROR";
 }

@@ -20,14 +20,14 @@ class [[nodiscard]] Result {
   using value_type = T;
 
   // Implicit on purpose: `return value;` and `return Error{...};` both read naturally.
-  Result(const T& value) : state_(std::in_place_index<0>, value) {}  // NOLINT
-  Result(T&& value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  Result(const T& value) : state_(std::in_place_index<0>, value) {}          // NOLINT
+  Result(T&& value) : state_(std::in_place_index<0>, std::move(value)) {}    // NOLINT
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
   template <typename U>
-    requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, T> &&
-             !std::is_same_v<std::decay_t<U>, Error> &&
-             !std::is_same_v<std::decay_t<U>, Result<T>>)
-  Result(U&& value) : state_(std::in_place_index<0>, T(std::forward<U>(value))) {}  // NOLINT
+  requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, T> &&
+           !std::is_same_v<std::decay_t<U>, Error> && !std::is_same_v<std::decay_t<U>, Result<T>>)
+      Result(U&& value)
+      : state_(std::in_place_index<0>, T(std::forward<U>(value))) {}  // NOLINT
 
   bool has_value() const { return state_.index() == 0; }
   explicit operator bool() const { return has_value(); }
@@ -97,12 +97,12 @@ inline Status OkStatus() { return Status(); }
 #define EML_INTERNAL_CONCAT(a, b) EML_INTERNAL_CONCAT2(a, b)
 
 // EML_RETURN_IF_ERROR(expr): evaluates a Status/Result and returns its error from the caller.
-#define EML_RETURN_IF_ERROR(expr)                                      \
-  do {                                                                 \
-    auto&& eml_internal_status = (expr);                               \
-    if (!eml_internal_status.has_value()) [[unlikely]] {               \
-      return std::move(eml_internal_status).error();                   \
-    }                                                                  \
+#define EML_RETURN_IF_ERROR(expr)                        \
+  do {                                                   \
+    auto&& eml_internal_status = (expr);                 \
+    if (!eml_internal_status.has_value()) [[unlikely]] { \
+      return std::move(eml_internal_status).error();     \
+    }                                                    \
   } while (false)
 
 // EML_ASSIGN_OR_RETURN(lhs, expr): `lhs = *expr` on success, else returns the error.

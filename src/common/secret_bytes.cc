@@ -36,9 +36,7 @@ SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
   return *this;
 }
 
-SecretBytes SecretBytes::Clone() const {
-  return CopyFrom(std::span<const uint8_t>(data_, size_));
-}
+SecretBytes SecretBytes::Clone() const { return CopyFrom(std::span<const uint8_t>(data_, size_)); }
 
 void SecretBytes::Wipe() {
   if (data_ != nullptr) {

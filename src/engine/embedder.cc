@@ -91,9 +91,8 @@ Status ValidateOptions(const EmbedderOptions& options, size_t max_seq_length) {
     return Error{ErrorCode::kEngineBadOptions, "max_texts_per_call must be >= 1"};
   }
   if (options.max_batch_tokens < max_seq_length) {
-    return Error{ErrorCode::kEngineBadOptions,
-                 "max_batch_tokens must be >= max_seq_length (" +
-                     std::to_string(max_seq_length) + ")"};
+    return Error{ErrorCode::kEngineBadOptions, "max_batch_tokens must be >= max_seq_length (" +
+                                                   std::to_string(max_seq_length) + ")"};
   }
   return OkStatus();
 }
@@ -147,8 +146,8 @@ Result<std::unique_ptr<Embedder>> Embedder::LoadFromDirectory(const std::filesys
   auto pipeline = std::make_unique<Pipeline>();
   pipeline->pooling = md.embedding.pooling;
   pipeline->normalize = md.embedding.normalize;
-  pipeline->max_seq_length = std::min(static_cast<size_t>(md.embedding.max_seq_length),
-                                      tokenizer::kMaxSupportedLength);
+  pipeline->max_seq_length =
+      std::min(static_cast<size_t>(md.embedding.max_seq_length), tokenizer::kMaxSupportedLength);
   EML_RETURN_IF_ERROR(ValidateOptions(options, pipeline->max_seq_length));
   tokenizer::TokenizerOptions tokenizer_options;
   tokenizer_options.max_length = pipeline->max_seq_length;
@@ -204,9 +203,8 @@ Status Embedder::RunChunk(size_t first_row, float* out) {
   }
   st.workspace.Reserve(*encoder_, st.packed_ids.size(), longest,
                        static_cast<size_t>(omp_get_max_threads()));
-  const internal::PackedBatch batch{.ids = st.packed_ids,
-                                    .type_ids = st.packed_types,
-                                    .offsets = st.offsets};
+  const internal::PackedBatch batch{
+      .ids = st.packed_ids, .type_ids = st.packed_types, .offsets = st.offsets};
   EML_RETURN_IF_ERROR(encoder_->Forward(batch, &st.workspace, st.stream));
   const size_t d = dim();
   const float* hidden = st.workspace.hidden();
@@ -245,9 +243,9 @@ Result<EmbedResult> Embedder::Embed(std::span<const std::string> texts) {
     return Error{ErrorCode::kEngineNoTexts, "no texts to embed"};
   }
   if (texts.size() > options_.max_texts_per_call) {
-    return Error{ErrorCode::kEngineTooManyTexts,
-                 std::to_string(texts.size()) + " texts; the limit per call is " +
-                     std::to_string(options_.max_texts_per_call)};
+    return Error{ErrorCode::kEngineTooManyTexts, std::to_string(texts.size()) +
+                                                     " texts; the limit per call is " +
+                                                     std::to_string(options_.max_texts_per_call)};
   }
   std::lock_guard<std::mutex> lock(mu_);
   ScopedOmpThreads threads(options_.num_threads);
@@ -278,18 +276,17 @@ Result<EmbedResult> Embedder::EmbedTokenized(std::span<const TokenizedText> text
     return Error{ErrorCode::kEngineNoTexts, "no texts to embed"};
   }
   if (texts.size() > options_.max_texts_per_call) {
-    return Error{ErrorCode::kEngineTooManyTexts,
-                 std::to_string(texts.size()) + " texts; the limit per call is " +
-                     std::to_string(options_.max_texts_per_call)};
+    return Error{ErrorCode::kEngineTooManyTexts, std::to_string(texts.size()) +
+                                                     " texts; the limit per call is " +
+                                                     std::to_string(options_.max_texts_per_call)};
   }
   for (size_t i = 0; i < texts.size(); ++i) {
     const size_t len = texts[i].ids.size();
     if (len == 0 || len > max_seq_length() ||
         (!texts[i].type_ids.empty() && texts[i].type_ids.size() != len)) {
       return Error{ErrorCode::kEngineBadTokens,
-                   "text " + std::to_string(i) + " has " + std::to_string(len) +
-                       " tokens (1.." + std::to_string(max_seq_length()) +
-                       " allowed) or mismatched type ids"};
+                   "text " + std::to_string(i) + " has " + std::to_string(len) + " tokens (1.." +
+                       std::to_string(max_seq_length()) + " allowed) or mismatched type ids"};
     }
   }
   std::lock_guard<std::mutex> lock(mu_);

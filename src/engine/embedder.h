@@ -47,14 +47,14 @@ std::string_view PrecisionName(Precision precision);
 
 struct EmbedderOptions {
   Precision precision = Precision::kFp32;
-  int num_threads = 0;  // 0 = all cores (omp_get_num_procs()).
-  size_t max_batch_tokens = 16384;    // tokens per encoder pass; >= the model's max_seq_length.
-  size_t max_texts_per_call = 4096;   // Embed/EmbedTokenized refuse more texts than this.
+  int num_threads = 0;                   // 0 = all cores (omp_get_num_procs()).
+  size_t max_batch_tokens = 16384;       // tokens per encoder pass; >= the model's max_seq_length.
+  size_t max_texts_per_call = 4096;      // Embed/EmbedTokenized refuse more texts than this.
   bool force_reference_kernels = false;  // Scalar kernels (as EML_FORCE_REF_KERNELS=1 does).
 };
 
 struct EmbedResult {
-  std::vector<float> embeddings;      // row-major [num_texts, dim]
+  std::vector<float> embeddings;  // row-major [num_texts, dim]
   size_t dim = 0;
   std::vector<uint32_t> token_counts;  // tokens per text, [CLS] and [SEP] included
 };

@@ -52,8 +52,8 @@ Result<std::unique_ptr<Embedder>> LoadModel(const EmbedderOptions& options) {
   const auto dir = model::DefaultModelDirectoryPath();
   auto embedder = Embedder::LoadFromDirectory(dir, options);
   if (!embedder.has_value()) {
-    ADD_FAILURE() << "cannot load the model from " << dir << " ("
-                  << ToString(embedder.error()) << "): run scripts/fetch-model";
+    ADD_FAILURE() << "cannot load the model from " << dir << " (" << ToString(embedder.error())
+                  << "): run scripts/fetch-model";
   }
   return embedder;
 }
@@ -167,10 +167,10 @@ TEST(EmbedderModelTest, LoadFromMemoryEqualsLoadFromDirectory) {
   const auto dir = model::DefaultModelDirectoryPath();
   auto from_dir = LoadModel({});
   ASSERT_THAT(from_dir, IsOk());
-  auto from_memory = Embedder::LoadFromMemory(
-      ::eml::testing::ReadFileText(dir / "config.json"),
-      ::eml::testing::ReadFileText(dir / "tokenizer.json"),
-      ::eml::testing::ReadFileBytes(dir / "model.safetensors"), {});
+  auto from_memory =
+      Embedder::LoadFromMemory(::eml::testing::ReadFileText(dir / "config.json"),
+                               ::eml::testing::ReadFileText(dir / "tokenizer.json"),
+                               ::eml::testing::ReadFileBytes(dir / "model.safetensors"), {});
   ASSERT_THAT(from_memory, IsOk());
   const std::vector<std::string> texts = {cases[0].text, cases[1].text, cases.back().text};
   auto a = (*from_dir)->Embed(texts);

@@ -34,8 +34,8 @@ class EmbedderTest : public ::testing::Test {
   }
 
   std::vector<int32_t> Ids(const std::string& text) const {
-    auto tok = tokenizer::WordPieceTokenizer::FromJson(testing::TinyTokenizerJson(48),
-                                                       {.max_length = 40});
+    auto tok =
+        tokenizer::WordPieceTokenizer::FromJson(testing::TinyTokenizerJson(48), {.max_length = 40});
     EXPECT_THAT(tok, IsOk());
     auto enc = tok->Encode(text);
     EXPECT_THAT(enc, IsOk());
@@ -174,8 +174,8 @@ TEST_F(EmbedderTest, DeterministicForSameModeAndThreads) {
       ASSERT_THAT(b, IsOk());
       std::vector<std::string> texts;
       for (int i = 0; i < 50; ++i) {
-        texts.push_back(std::string(static_cast<size_t>(1 + i % 13), static_cast<char>('a' + i % 26)) +
-                        " xyz");
+        texts.push_back(
+            std::string(static_cast<size_t>(1 + i % 13), static_cast<char>('a' + i % 26)) + " xyz");
       }
       auto r1 = (*a)->Embed(texts);
       auto r2 = (*a)->Embed(texts);
@@ -230,9 +230,9 @@ TEST_F(EmbedderTest, RejectsBadOptions) {
 }
 
 TEST_F(EmbedderTest, LoadErrorsComeFromTheModelAndTokenizer) {
-  EXPECT_THAT(Embedder::LoadFromMemory("{}", testing::TinyTokenizerJson(48), bert_.Safetensors(),
-                                       {}),
-              HasError(ErrorCode::kModelBadConfig));
+  EXPECT_THAT(
+      Embedder::LoadFromMemory("{}", testing::TinyTokenizerJson(48), bert_.Safetensors(), {}),
+      HasError(ErrorCode::kModelBadConfig));
   EXPECT_THAT(Embedder::LoadFromMemory(bert_.ConfigJson(), "not json", bert_.Safetensors(), {}),
               HasError(ErrorCode::kTokenizerMalformedJson));
   EXPECT_THAT(Embedder::LoadFromMemory(bert_.ConfigJson(), testing::TinyTokenizerJson(48),

@@ -35,12 +35,12 @@ const KernelTable* Table(const benchmark::State& state) {
   return kernels::IsaKernels(static_cast<Isa>(state.range(0)));
 }
 
-#define EML_REQUIRE_TABLE(state, t)                          \
-  const KernelTable* t = Table(state);                       \
-  if (t == nullptr) {                                        \
-    state.SkipWithError("this CPU cannot run this ISA");     \
-    return;                                                  \
-  }                                                          \
+#define EML_REQUIRE_TABLE(state, t)                      \
+  const KernelTable* t = Table(state);                   \
+  if (t == nullptr) {                                    \
+    state.SkipWithError("this CPU cannot run this ISA"); \
+    return;                                              \
+  }                                                      \
   state.SetLabel(std::string(kernels::IsaName(t->isa)))
 
 void BM_LayerNorm384(benchmark::State& state) {
@@ -87,8 +87,11 @@ void BM_AttentionHead(benchmark::State& state) {
   const size_t d = 32, hidden = 384;
   auto qkv = Random(s * 3 * hidden, -1, 1);
   std::vector<float> out(s * hidden), scratch(kernels::AttentionScratchFloats(s, d));
-  const kernels::AttentionShape shape{.seq_len = s, .head_dim = d, .ld_qkv = 3 * hidden,
-                                      .ld_out = hidden, .scale = 1.0f / std::sqrt(32.0f)};
+  const kernels::AttentionShape shape{.seq_len = s,
+                                      .head_dim = d,
+                                      .ld_qkv = 3 * hidden,
+                                      .ld_out = hidden,
+                                      .scale = 1.0f / std::sqrt(32.0f)};
   for (auto _ : state) {
     t->attention(qkv.data(), qkv.data() + hidden, qkv.data() + 2 * hidden, nullptr, shape,
                  scratch.data(), out.data());
@@ -175,8 +178,8 @@ void BM_Forward(benchmark::State& state) {
     auto r = embedder->EmbedTokenized(batch);
     benchmark::DoNotOptimize(r);
   }
-  state.SetLabel(std::string(PrecisionName(precision)) + " " +
-                 std::string(embedder->kernel_isa()) + " " + embedder->matmul_impl());
+  state.SetLabel(std::string(PrecisionName(precision)) + " " + std::string(embedder->kernel_isa()) +
+                 " " + embedder->matmul_impl());
 }
 
 void ForwardArgs(benchmark::internal::Benchmark* b) {

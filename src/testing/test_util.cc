@@ -71,8 +71,7 @@ std::string ReadGzipText(const std::filesystem::path& path) {
 }
 
 nlohmann::json ReadJson(const std::filesystem::path& path) {
-  const std::string text =
-      path.extension() == ".gz" ? ReadGzipText(path) : ReadFileText(path);
+  const std::string text = path.extension() == ".gz" ? ReadGzipText(path) : ReadFileText(path);
   return nlohmann::json::parse(text);
 }
 

@@ -47,8 +47,8 @@ Result<std::vector<float>> Read(const model::SafetensorsFile& file, const std::s
 }
 
 Result<Linear> LoadLinear(const model::SafetensorsFile& file, MatmulType type,
-                          const std::string& weight_name, const std::string& bias_name,
-                          size_t in, size_t out, const InputNorm* input_norm = nullptr) {
+                          const std::string& weight_name, const std::string& bias_name, size_t in,
+                          size_t out, const InputNorm* input_norm = nullptr) {
   const std::vector<int64_t> weight_shape = {static_cast<int64_t>(out), static_cast<int64_t>(in)};
   const std::vector<int64_t> bias_shape = {static_cast<int64_t>(out)};
   EML_ASSIGN_OR_RETURN(std::vector<float> weight, Read(file, weight_name, weight_shape));
@@ -92,8 +92,7 @@ size_t EncoderWorkspace::capacity_bytes() const {
   return hidden_.capacity_bytes() + tmp_.capacity_bytes() + qkv_.capacity_bytes() +
          ctx_.capacity_bytes() + inter_.capacity_bytes() + converted_.capacity_bytes() +
          row_scales_.capacity_bytes() + row_scratch_.capacity_bytes() +
-         scratchpad_.capacity_bytes() +
-         attention_scratch_.capacity_bytes();
+         scratchpad_.capacity_bytes() + attention_scratch_.capacity_bytes();
 }
 
 void EncoderWorkspace::Reserve(const BertEncoder& encoder, size_t num_tokens, size_t max_seq_len,
@@ -163,8 +162,8 @@ Result<std::unique_ptr<BertEncoder>> BertEncoder::Create(const model::BertConfig
                                                     ln.attn_out_b, hidden, hidden));
     EML_ASSIGN_OR_RETURN(layer.ffn_in, LoadLinear(file, plan.ffn_in, ln.ffn_in_w, ln.ffn_in_b,
                                                   hidden, inter, &ffn_norm));
-    EML_ASSIGN_OR_RETURN(layer.ffn_out, LoadLinear(file, plan.ffn_out, ln.ffn_out_w, ln.ffn_out_b,
-                                                   inter, hidden));
+    EML_ASSIGN_OR_RETURN(layer.ffn_out,
+                         LoadLinear(file, plan.ffn_out, ln.ffn_out_w, ln.ffn_out_b, inter, hidden));
     encoder->layers_.push_back(std::move(layer));
   }
   return encoder;
@@ -205,21 +204,21 @@ Status BertEncoder::CheckBatch(const PackedBatch& batch) const {
   const auto max_positions = static_cast<size_t>(config_.max_position_embeddings);
   for (size_t i = 0; i + 1 < offsets.size(); ++i) {
     if (offsets[i + 1] <= offsets[i] || offsets[i + 1] - offsets[i] > max_positions) {
-      return Error{ErrorCode::kEngineBadTokens,
-                   "sequence " + std::to_string(i) + " is empty or longer than " +
-                       std::to_string(max_positions) + " tokens"};
+      return Error{ErrorCode::kEngineBadTokens, "sequence " + std::to_string(i) +
+                                                    " is empty or longer than " +
+                                                    std::to_string(max_positions) + " tokens"};
     }
   }
   for (const int32_t id : batch.ids) {
     if (id < 0 || id >= config_.vocab_size) {
-      return Error{ErrorCode::kEngineBadTokens, "token id " + std::to_string(id) +
-                                                    " outside the vocabulary"};
+      return Error{ErrorCode::kEngineBadTokens,
+                   "token id " + std::to_string(id) + " outside the vocabulary"};
     }
   }
   for (const int32_t type : batch.type_ids) {
     if (type < 0 || type >= config_.type_vocab_size) {
-      return Error{ErrorCode::kEngineBadTokens, "type id " + std::to_string(type) +
-                                                    " outside type_vocab_size"};
+      return Error{ErrorCode::kEngineBadTokens,
+                   "type id " + std::to_string(type) + " outside type_vocab_size"};
     }
   }
   return OkStatus();
@@ -239,8 +238,8 @@ void BertEncoder::Embed(const PackedBatch& batch, float* hidden_out) const {
       const size_t pos = t - batch.offsets[s];
       k.add(word_.data() + id * hidden, token_type_.data() + type * hidden, hidden, row);
       k.add(row, position_.data() + pos * hidden, hidden, row);
-      k.layer_norm(row, emb_ln_gamma_.data(), emb_ln_beta_.data(), hidden,
-                   config_.layer_norm_eps, row);
+      k.layer_norm(row, emb_ln_gamma_.data(), emb_ln_beta_.data(), hidden, config_.layer_norm_eps,
+                   row);
     }
   }
 }
@@ -312,7 +311,8 @@ Status BertEncoder::Forward(const PackedBatch& batch, EncoderWorkspace* ws,
   float* inter_buf = ws->inter_.floats();
   Embed(batch, hidden);
   for (const Layer& layer : layers_) {
-    EML_RETURN_IF_ERROR(layer.qkv.Forward(hidden, num_tokens, ws->qkv_.floats(), buffers, stream, k));
+    EML_RETURN_IF_ERROR(
+        layer.qkv.Forward(hidden, num_tokens, ws->qkv_.floats(), buffers, stream, k));
     Attention(batch, ws);
     EML_RETURN_IF_ERROR(
         layer.attn_out.Forward(ws->ctx_.floats(), num_tokens, tmp, buffers, stream, k));

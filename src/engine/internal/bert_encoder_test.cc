@@ -43,8 +43,8 @@ Result<Loaded> Load(const TinyBert& bert, const MatmulPlan& plan, bool force_ref
   EML_ASSIGN_OR_RETURN(out.config, model::ParseBertConfig(bert.ConfigJson()));
   EML_ASSIGN_OR_RETURN(model::SafetensorsFile file,
                        model::SafetensorsFile::FromBuffer(bert.Safetensors(bert_prefix)));
-  EML_ASSIGN_OR_RETURN(out.encoder, BertEncoder::Create(out.config, file, plan,
-                                                        kernels::SelectKernels(force_ref)));
+  EML_ASSIGN_OR_RETURN(
+      out.encoder, BertEncoder::Create(out.config, file, plan, kernels::SelectKernels(force_ref)));
   return out;
 }
 
@@ -154,8 +154,7 @@ TEST(BertEncoderTest, BaseLikeShapeWithBertPrefixLoadsAndMatches) {
 
 TEST(BertEncoderTest, Int8IsCloseToScalarReference) {
   const TinyBert bert = TinyBert::MakeRandom({}, 45);
-  const MatmulPlan plan{MatmulType::kInt8, MatmulType::kInt8, MatmulType::kInt8,
-                        MatmulType::kInt8};
+  const MatmulPlan plan{MatmulType::kInt8, MatmulType::kInt8, MatmulType::kInt8, MatmulType::kInt8};
   auto loaded = Load(bert, plan);
   ASSERT_THAT(loaded, IsOk());
   ExpectMatchesReference(bert, *loaded->encoder, 1.0, kMinCosineInt8);
@@ -163,8 +162,7 @@ TEST(BertEncoderTest, Int8IsCloseToScalarReference) {
 
 TEST(BertEncoderTest, Bf16IsCloseToScalarReferenceOrUnsupported) {
   const TinyBert bert = TinyBert::MakeRandom({}, 46);
-  const MatmulPlan plan{MatmulType::kBf16, MatmulType::kBf16, MatmulType::kBf16,
-                        MatmulType::kBf16};
+  const MatmulPlan plan{MatmulType::kBf16, MatmulType::kBf16, MatmulType::kBf16, MatmulType::kBf16};
   auto loaded = Load(bert, plan);
   if (!CpuRunsBf16()) {
     EXPECT_THAT(loaded, HasError(ErrorCode::kEngineUnsupportedPrecision));

@@ -40,7 +40,7 @@ float WeightLevels() {
 
 Error FromDnnl(const dnnl::error& e, const char* what) {
   const ErrorCode code = e.status == dnnl_unimplemented ? ErrorCode::kEngineUnsupportedPrecision
-                                                         : ErrorCode::kInternal;
+                                                        : ErrorCode::kInternal;
   return Error{code, std::string("oneDNN ") + what + ": " + e.what()};
 }
 
@@ -51,9 +51,8 @@ const dnnl::engine& DnnlEngine() {
   return engine;
 }
 
-Result<Linear> Linear::Create(MatmulType type, size_t in, size_t out,
-                              std::span<const float> weight, std::span<const float> bias,
-                              std::span<const float> smoothing) {
+Result<Linear> Linear::Create(MatmulType type, size_t in, size_t out, std::span<const float> weight,
+                              std::span<const float> bias, std::span<const float> smoothing) {
   if (in == 0 || out == 0 || weight.size() != in * out || bias.size() != out) {
     return Error{ErrorCode::kInvalidArgument, "linear weight/bias sizes do not match in/out"};
   }
@@ -107,14 +106,14 @@ Result<Linear> Linear::Create(MatmulType type, size_t in, size_t out,
       }
       attr.set_output_scales(1 << 1, scales);
       user_weights = dnnl::memory({{k, n}, dt::s8, tag::ba}, engine, quantized.data());
-      linear.pd_ = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, wei_md, dst_md), attr,
-                                                engine);
+      linear.pd_ =
+          dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, wei_md, dst_md), attr, engine);
     } else {
       // oneDNN reads but never writes user weights; its API takes a non-const handle.
-      user_weights = dnnl::memory({{k, n}, dt::f32, tag::ba}, engine,
-                                  const_cast<float*>(weight.data()));
-      linear.pd_ = dnnl::matmul::primitive_desc(
-          dnnl::matmul::desc(src_md, wei_md, bias_md, dst_md), attr, engine);
+      user_weights =
+          dnnl::memory({{k, n}, dt::f32, tag::ba}, engine, const_cast<float*>(weight.data()));
+      linear.pd_ = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, wei_md, bias_md, dst_md),
+                                                attr, engine);
     }
     linear.primitive_ = dnnl::matmul(linear.pd_);
     linear.scratchpad_bytes_ = linear.pd_.scratchpad_desc().get_size();
@@ -189,8 +188,9 @@ Status Linear::Forward(const float* src, size_t m, float* dst, const LinearBuffe
   try {
     const dnnl::engine& engine = DnnlEngine();
     const auto rows = static_cast<dnnl::memory::dim>(m);
-    const dnnl::memory src_mem({{rows, static_cast<dnnl::memory::dim>(in)}, SrcType(type_), tag::ab},
-                               engine, const_cast<void*>(src_data));
+    const dnnl::memory src_mem(
+        {{rows, static_cast<dnnl::memory::dim>(in)}, SrcType(type_), tag::ab}, engine,
+        const_cast<void*>(src_data));
     const dnnl::memory dst_mem({{rows, static_cast<dnnl::memory::dim>(out)}, dt::f32, tag::ab},
                                engine, dst);
     const dnnl::memory scratch_mem(pd_.scratchpad_desc(), engine, buffers.scratchpad);

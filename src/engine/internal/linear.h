@@ -40,10 +40,10 @@ bool Bf16MatmulAvailable();
 
 // Buffers a Forward call works in; all owned by the caller (the encoder's workspace).
 struct LinearBuffers {
-  void* converted_src = nullptr;   // ConvertedSrcBytes(m) bytes, 64-byte aligned.
-  float* row_scales = nullptr;     // m floats (kInt8 only).
-  float* row_scratch = nullptr;    // in() floats per OpenMP thread (kInt8 with smoothing only).
-  void* scratchpad = nullptr;      // scratchpad_bytes() bytes, 64-byte aligned.
+  void* converted_src = nullptr;  // ConvertedSrcBytes(m) bytes, 64-byte aligned.
+  float* row_scales = nullptr;    // m floats (kInt8 only).
+  float* row_scratch = nullptr;   // in() floats per OpenMP thread (kInt8 with smoothing only).
+  void* scratchpad = nullptr;     // scratchpad_bytes() bytes, 64-byte aligned.
 };
 
 class Linear {

@@ -22,8 +22,8 @@ using ::eml::testing::IsOk;
 
 // Max abs error relative to the largest |y| of the product (K = 384 terms of magnitude ~1).
 constexpr double kMaxRelErrorF32 = 1e-5;
-constexpr double kMaxRelErrorBf16 = 2e-2;   // 8-bit mantissa on both inputs.
-constexpr double kMaxRelErrorInt8 = 3e-2;   // 127 levels per row / per output channel.
+constexpr double kMaxRelErrorBf16 = 2e-2;  // 8-bit mantissa on both inputs.
+constexpr double kMaxRelErrorInt8 = 3e-2;  // 127 levels per row / per output channel.
 
 std::vector<float> Random(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -62,8 +62,7 @@ double RunAndCompare(const Linear& linear, size_t m, const std::vector<float>& w
                               .row_scales = scales.floats(),
                               .row_scratch = row_scratch.floats(),
                               .scratchpad = scratch.data()};
-  EXPECT_THAT(linear.Forward(x.data(), m, y.data(), buffers, stream,
-                             kernels::SelectKernels()),
+  EXPECT_THAT(linear.Forward(x.data(), m, y.data(), buffers, stream, kernels::SelectKernels()),
               IsOk());
   double max_err = 0.0;
   double max_ref = 0.0;
@@ -149,8 +148,7 @@ TEST(LinearCreateTest, RejectsMismatchedSizes) {
   EXPECT_THAT(Linear::Create(MatmulType::kF32, 3, 4, w, short_b),
               HasError(ErrorCode::kInvalidArgument));
   EXPECT_THAT(Linear::Create(MatmulType::kF32, 4, 4, w, b), HasError(ErrorCode::kInvalidArgument));
-  EXPECT_THAT(Linear::Create(MatmulType::kF32, 0, 4, {}, b),
-              HasError(ErrorCode::kInvalidArgument));
+  EXPECT_THAT(Linear::Create(MatmulType::kF32, 0, 4, {}, b), HasError(ErrorCode::kInvalidArgument));
 }
 
 TEST(LinearCreateTest, Int8ZeroWeightsAndZeroRowsGiveBias) {
@@ -170,8 +168,7 @@ TEST(LinearCreateTest, Int8ZeroWeightsAndZeroRowsGiveBias) {
                               {.converted_src = converted.data(),
                                .row_scales = scales.floats(),
                                .scratchpad = scratch.data()},
-                              stream,
-                              kernels::SelectKernels()),
+                              stream, kernels::SelectKernels()),
               IsOk());
   for (size_t r = 0; r < 2; ++r) {
     for (size_t o = 0; o < out; ++o) {

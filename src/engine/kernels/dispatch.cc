@@ -37,9 +37,7 @@ const KernelTable& BestTable() {
 
 }  // namespace
 
-bool IsForceRefValue(const char* value) {
-  return value != nullptr && std::strcmp(value, "1") == 0;
-}
+bool IsForceRefValue(const char* value) { return value != nullptr && std::strcmp(value, "1") == 0; }
 
 std::string_view IsaName(Isa isa) {
   switch (isa) {

@@ -60,8 +60,8 @@ struct KernelTable {
                     const AttentionShape& shape, float* scratch, float* out);
   // out[dim] = sum_i mask[i] * rows[i] / max(sum_i mask[i], 1e-9) over num_rows rows `ld` apart
   // (mask may be null: all rows count), as sentence-transformers' mean pooling.
-  void (*mean_pool)(const float* rows, size_t num_rows, size_t ld, size_t dim,
-                    const uint8_t* mask, float* out);
+  void (*mean_pool)(const float* rows, size_t num_rows, size_t ld, size_t dim, const uint8_t* mask,
+                    float* out);
   // x /= max(||x||_2, 1e-12), as torch.nn.functional.normalize.
   void (*l2_normalize)(float* x, size_t n);
   // max_i |x_i| (0 for n == 0).

@@ -160,7 +160,7 @@ struct AttentionCase {
 };
 
 TEST_P(KernelsTest, AttentionMatchesRef) {
-  const AttentionCase cases[] = {{1, 32, false},  {5, 32, false},  {16, 32, false},
+  const AttentionCase cases[] = {{1, 32, false},  {5, 32, false},   {16, 32, false},
                                  {33, 32, true},  {128, 32, false}, {7, 64, true},
                                  {19, 12, false}, {40, 20, true},   {256, 64, false}};
   const size_t num_heads = 3;
@@ -220,8 +220,8 @@ TEST_P(KernelsTest, MeanPoolMatchesRef) {
     std::vector<uint8_t> mask(rows, 1);
     mask[0] = 0;
     mask[7] = 0;
-    for (const uint8_t* m : {static_cast<const uint8_t*>(nullptr),
-                             static_cast<const uint8_t*>(mask.data())}) {
+    for (const uint8_t* m :
+         {static_cast<const uint8_t*>(nullptr), static_cast<const uint8_t*>(mask.data())}) {
       std::vector<float> want(dim), got(dim);
       MeanPoolRef(x.data(), rows, ld, dim, m, want.data());
       table_->mean_pool(x.data(), rows, ld, dim, m, got.data());

@@ -69,8 +69,7 @@ __m256 Erf(__m256 x) {
   const __m256 sign = _mm256_and_ps(x, sign_mask);
   const __m256 ax = _mm256_andnot_ps(sign_mask, x);
   const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256 t =
-      _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), ax, one));
+  const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), ax, one));
   __m256 p = _mm256_set1_ps(1.061405429f);
   p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
   p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
@@ -208,7 +207,7 @@ void AttentionAvx2(const float* q, const float* k, const float* v, const uint8_t
   const size_t s = shape.seq_len;
   const size_t d = shape.head_dim;
   const size_t sp = (s + 15) / 16 * 16;
-  float* kt = scratch;           // [d, sp]: K transposed, padded columns zero.
+  float* kt = scratch;               // [d, sp]: K transposed, padded columns zero.
   float* scores = scratch + d * sp;  // [sp]
   for (size_t t = 0; t < d; ++t) {
     float* row = kt + t * sp;
@@ -228,8 +227,8 @@ void AttentionAvx2(const float* q, const float* k, const float* v, const uint8_t
       const __m256 qv = _mm256_set1_ps(qi[t] * shape.scale);
       const float* row = kt + t * sp;
       for (size_t j = 0; j < sp; j += kLanes) {
-        _mm256_storeu_ps(scores + j, _mm256_fmadd_ps(qv, _mm256_loadu_ps(row + j),
-                                                     _mm256_loadu_ps(scores + j)));
+        _mm256_storeu_ps(
+            scores + j, _mm256_fmadd_ps(qv, _mm256_loadu_ps(row + j), _mm256_loadu_ps(scores + j)));
       }
     }
     if (key_mask != nullptr) {
@@ -245,8 +244,8 @@ void AttentionAvx2(const float* q, const float* k, const float* v, const uint8_t
     for (; t0 + kLanes <= d; t0 += kLanes) {
       __m256 acc = _mm256_setzero_ps();
       for (size_t j = 0; j < s; ++j) {
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(scores[j]),
-                              _mm256_loadu_ps(v + j * shape.ld_qkv + t0), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(scores[j]), _mm256_loadu_ps(v + j * shape.ld_qkv + t0),
+                              acc);
       }
       _mm256_storeu_ps(oi + t0, acc);
     }
@@ -352,11 +351,9 @@ __m256i Bf16Lanes(const float* x) {
   const __m256 v = _mm256_loadu_ps(x);
   const __m256i bits = _mm256_castps_si256(v);
   const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
-  const __m256i rounded =
-      _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(bits, _mm256_set1_epi32(0x7FFF)), lsb),
-                        16);
-  const __m256i nan_value =
-      _mm256_or_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(0x40));
+  const __m256i rounded = _mm256_srli_epi32(
+      _mm256_add_epi32(_mm256_add_epi32(bits, _mm256_set1_epi32(0x7FFF)), lsb), 16);
+  const __m256i nan_value = _mm256_or_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(0x40));
   const __m256i is_nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
   return _mm256_blendv_epi8(rounded, nan_value, is_nan);
 }

@@ -23,9 +23,7 @@ constexpr float kMinusInf = -__builtin_inff();
 
 constexpr size_t kLanes = 16;
 
-__mmask16 TailMask(size_t remaining) {
-  return static_cast<__mmask16>((1u << remaining) - 1u);
-}
+__mmask16 TailMask(size_t remaining) { return static_cast<__mmask16>((1u << remaining) - 1u); }
 
 // Own reductions: GCC 12's _mm512_reduce_*_ps trip -Wuninitialized inside the intrinsic headers.
 float HorizontalSum(__m512 v) {
@@ -46,8 +44,7 @@ float HorizontalMax(__m512 v) {
 
 // Exp: the same reduction and polynomial as the AVX2 kernel (see kernels_avx2.cc).
 __m512 Exp(__m512 x) {
-  const __mmask16 underflow =
-      _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3365478515625f), _CMP_LT_OQ);
+  const __mmask16 underflow = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3365478515625f), _CMP_LT_OQ);
   x = _mm512_min_ps(x, _mm512_set1_ps(88.0f));
   x = _mm512_max_ps(x, _mm512_set1_ps(-87.3365478515625f));
   const __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
@@ -86,8 +83,8 @@ __m512 Erf(__m512 x) {
   return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y), sign));
 }
 
-void LayerNormAvx512(const float* x, const float* gamma, const float* beta, size_t dim,
-                     float eps, float* out) {
+void LayerNormAvx512(const float* x, const float* gamma, const float* beta, size_t dim, float eps,
+                     float* out) {
   __m512 acc = _mm512_setzero_ps();
   for (size_t i = 0; i < dim; i += kLanes) {
     const __mmask16 m = TailMask(MinSize(kLanes, dim - i));
@@ -101,8 +98,7 @@ void LayerNormAvx512(const float* x, const float* gamma, const float* beta, size
     const __m512 d = _mm512_maskz_sub_ps(m, _mm512_maskz_loadu_ps(m, x + i), vmean);
     acc = _mm512_fmadd_ps(d, d, acc);
   }
-  const float rstd =
-      1.0f / __builtin_sqrtf(HorizontalSum(acc) / static_cast<float>(dim) + eps);
+  const float rstd = 1.0f / __builtin_sqrtf(HorizontalSum(acc) / static_cast<float>(dim) + eps);
   const __m512 vrstd = _mm512_set1_ps(rstd);
   for (size_t i = 0; i < dim; i += kLanes) {
     const __mmask16 m = TailMask(MinSize(kLanes, dim - i));
@@ -135,7 +131,8 @@ void SoftmaxAvx512(float* x, size_t n) {
   __m512 acc = _mm512_setzero_ps();
   for (size_t i = 0; i < n; i += kLanes) {
     const __mmask16 m = TailMask(MinSize(kLanes, n - i));
-    const __m512 e = _mm512_maskz_mov_ps(m, Exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vm)));
+    const __m512 e =
+        _mm512_maskz_mov_ps(m, Exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vm)));
     _mm512_mask_storeu_ps(x + i, m, e);
     acc = _mm512_add_ps(acc, e);
   }
@@ -149,18 +146,18 @@ void SoftmaxAvx512(float* x, size_t n) {
 void AddAvx512(const float* a, const float* b, size_t n, float* out) {
   for (size_t i = 0; i < n; i += kLanes) {
     const __mmask16 m = TailMask(MinSize(kLanes, n - i));
-    _mm512_mask_storeu_ps(out + i, m,
-                          _mm512_add_ps(_mm512_maskz_loadu_ps(m, a + i),
-                                        _mm512_maskz_loadu_ps(m, b + i)));
+    _mm512_mask_storeu_ps(
+        out + i, m,
+        _mm512_add_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i)));
   }
 }
 
 void MulAvx512(const float* a, const float* b, size_t n, float* out) {
   for (size_t i = 0; i < n; i += kLanes) {
     const __mmask16 m = TailMask(MinSize(kLanes, n - i));
-    _mm512_mask_storeu_ps(out + i, m,
-                          _mm512_mul_ps(_mm512_maskz_loadu_ps(m, a + i),
-                                        _mm512_maskz_loadu_ps(m, b + i)));
+    _mm512_mask_storeu_ps(
+        out + i, m,
+        _mm512_mul_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i)));
   }
 }
 
@@ -202,8 +199,8 @@ void AttentionAvx512(const float* q, const float* k, const float* v, const uint8
       const __m512 qv = _mm512_set1_ps(qi[t] * shape.scale);
       const float* row = kt + t * sp;
       for (size_t j = 0; j < sp; j += kLanes) {
-        _mm512_storeu_ps(scores + j, _mm512_fmadd_ps(qv, _mm512_loadu_ps(row + j),
-                                                     _mm512_loadu_ps(scores + j)));
+        _mm512_storeu_ps(
+            scores + j, _mm512_fmadd_ps(qv, _mm512_loadu_ps(row + j), _mm512_loadu_ps(scores + j)));
       }
     }
     if (key_mask != nullptr) {
@@ -227,8 +224,8 @@ void AttentionAvx512(const float* q, const float* k, const float* v, const uint8
   }
 }
 
-void MeanPoolAvx512(const float* rows, size_t num_rows, size_t ld, size_t dim,
-                    const uint8_t* mask, float* out) {
+void MeanPoolAvx512(const float* rows, size_t num_rows, size_t ld, size_t dim, const uint8_t* mask,
+                    float* out) {
   for (size_t i = 0; i < dim; ++i) {
     out[i] = 0.0f;
   }
@@ -254,8 +251,7 @@ void L2NormalizeAvx512(float* x, size_t n) {
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
     acc = _mm512_fmadd_ps(v, v, acc);
   }
-  const __m512 vinv =
-      _mm512_set1_ps(1.0f / MaxFloat(__builtin_sqrtf(HorizontalSum(acc)), 1e-12f));
+  const __m512 vinv = _mm512_set1_ps(1.0f / MaxFloat(__builtin_sqrtf(HorizontalSum(acc)), 1e-12f));
   for (size_t i = 0; i < n; i += kLanes) {
     const __mmask16 m = TailMask(MinSize(kLanes, n - i));
     _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), vinv));
