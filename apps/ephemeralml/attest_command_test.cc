@@ -2,8 +2,6 @@
 // on the real Nitro documents and on a sim document, and checks exit codes and JSON output.
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <sys/wait.h>
 
 #include <ctime>
 #include <filesystem>
@@ -13,6 +11,7 @@
 #include <vector>
 
 #include "attest/sim/sim_provider.h"
+#include "ephemeralml/testing/cli_runner.h"
 #include "testing/test_util.h"
 
 namespace eml::apps {
@@ -29,48 +28,11 @@ constexpr char kProductionPcr0[] =
 constexpr char kDebug[] = "nitro/fortanix-rust-sgx/request_proper.bin";
 constexpr char kDebugAt[] = "1631182761";
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-class AttestCommandTest : public ::testing::Test {
+class AttestCommandTest : public CliTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "eml-attest-cli-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  static std::string Quote(const std::string& arg) {
-    std::string out = "'";
-    for (char c : arg) {
-      out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    }
-    return out + "'";
-  }
-
-  RunResult Run(const std::vector<std::string>& args) {
-    std::string cmd = Quote(EML_EPHEMERALML_PATH);
-    for (const std::string& a : args) {
-      cmd += " " + Quote(a);
-    }
-    const fs::path out = dir_ / "stdout";
-    const fs::path err = dir_ / "stderr";
-    cmd += " >" + Quote(out.string()) + " 2>" + Quote(err.string());
-    const int status = std::system(cmd.c_str());
-    RunResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ::eml::testing::ReadFileText(out);
-    r.err = ::eml::testing::ReadFileText(err);
-    return r;
-  }
+  AttestCommandTest() : CliTest(EML_EPHEMERALML_PATH, "eml-attest-cli") {}
 
   static std::string Vector(const char* name) { return SharedVectorPath(name).string(); }
-
-  fs::path dir_;
 };
 
 TEST_F(AttestCommandTest, RealDocumentVerifiesWithTheEmbeddedRootAtItsTime) {

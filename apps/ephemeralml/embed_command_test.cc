@@ -2,8 +2,6 @@
 // the real all-MiniLM-L6-v2 model (scripts/fetch-model) and checks the JSON, the vectors' norms
 // and the exit codes.
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <sys/wait.h>
 
 #include <cmath>
 #include <filesystem>
@@ -11,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "ephemeralml/testing/cli_runner.h"
 #include "model/model_directory.h"
 #include "testing/test_util.h"
 
@@ -20,46 +19,15 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-class EmbedCommandTest : public ::testing::Test {
+class EmbedCommandTest : public CliTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "eml-embed-cli-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  EmbedCommandTest() : CliTest(EML_EPHEMERALML_PATH, "eml-embed-cli") {}
 
   static bool ModelPresent() {
     const fs::path model = model::DefaultModelDirectoryPath();
     if (fs::exists(model / "model.safetensors")) return true;
     ADD_FAILURE() << "model files missing in " << model << ": run scripts/fetch-model";
     return false;
-  }
-
-  static std::string Quote(const std::string& arg) {
-    std::string out = "'";
-    for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-  }
-
-  RunResult Run(const std::vector<std::string>& args) {
-    std::string cmd = Quote(EML_EPHEMERALML_PATH);
-    for (const std::string& a : args) cmd += " " + Quote(a);
-    const fs::path out = dir_ / "stdout";
-    const fs::path err = dir_ / "stderr";
-    cmd += " >" + Quote(out.string()) + " 2>" + Quote(err.string());
-    const int status = std::system(cmd.c_str());
-    RunResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ::eml::testing::ReadFileText(out);
-    r.err = ::eml::testing::ReadFileText(err);
-    return r;
   }
 
   // CheckDocument checks the shape of embed-local's JSON and that every vector has unit norm.
@@ -84,8 +52,6 @@ class EmbedCommandTest : public ::testing::Test {
       EXPECT_NEAR(std::sqrt(norm2), 1.0, 1e-4) << "row " << i;
     }
   }
-
-  fs::path dir_;
 };
 
 TEST_F(EmbedCommandTest, TwoTextsGiveUnitVectors) {

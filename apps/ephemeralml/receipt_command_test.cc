@@ -2,9 +2,7 @@
 // built binary (path from EML_EPHEMERALML_PATH) and checks exit codes, stdout and stderr.
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
@@ -13,6 +11,7 @@
 #include <vector>
 
 #include "common/encoding.h"
+#include "ephemeralml/testing/cli_runner.h"
 #include "testing/test_util.h"
 
 namespace eml::apps {
@@ -24,44 +23,9 @@ using Json = nlohmann::json;
 constexpr char kGoldenPublicKey[] =
     "197f6b23e16c8532c6abc838facd5ea789be0c76b2920334039bfa8b3d368d61";
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-class ReceiptCommandTest : public ::testing::Test {
+class ReceiptCommandTest : public CliTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "eml-receipt-cli-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  static std::string Quote(const std::string& arg) {
-    std::string out = "'";
-    for (char c : arg) {
-      out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    }
-    return out + "'";
-  }
-
-  RunResult Run(const std::vector<std::string>& args) {
-    std::string cmd = Quote(EML_EPHEMERALML_PATH);
-    for (const std::string& a : args) {
-      cmd += " " + Quote(a);
-    }
-    const fs::path out = dir_ / "stdout";
-    const fs::path err = dir_ / "stderr";
-    cmd += " >" + Quote(out.string()) + " 2>" + Quote(err.string());
-    const int status = std::system(cmd.c_str());
-    RunResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ::eml::testing::ReadFileText(out);
-    r.err = ::eml::testing::ReadFileText(err);
-    return r;
-  }
+  ReceiptCommandTest() : CliTest(EML_EPHEMERALML_PATH, "eml-receipt-cli") {}
 
   fs::path Write(const std::string& name, const std::vector<uint8_t>& bytes) {
     const fs::path path = dir_ / name;
@@ -86,8 +50,6 @@ class ReceiptCommandTest : public ::testing::Test {
     ASSERT_FALSE(r.err.empty());
     EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
   }
-
-  fs::path dir_;
 };
 
 // Every shipped vector gives its expected exit code and, in JSON, its expected finding.

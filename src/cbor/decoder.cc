@@ -9,20 +9,13 @@
 
 #include "cbor/encoder.h"
 #include "cbor/internal/float.h"
+#include "cbor/internal/major_type.h"
 #include "common/byte_reader.h"
 #include "common/checked_math.h"
 
 namespace eml::cbor {
 namespace {
 
-constexpr uint8_t kMajorUnsigned = 0;
-constexpr uint8_t kMajorNegative = 1;
-constexpr uint8_t kMajorBytes = 2;
-constexpr uint8_t kMajorText = 3;
-constexpr uint8_t kMajorArray = 4;
-constexpr uint8_t kMajorMap = 5;
-constexpr uint8_t kMajorTag = 6;
-constexpr uint8_t kMajorSimple = 7;
 constexpr uint8_t kBreak = 0xff;
 
 Error Truncated() { return Error{ErrorCode::kCborTruncated, "CBOR input ends inside an item"}; }
@@ -171,7 +164,7 @@ Status Decoder::ReadHead(Head* out) {
   head.major = static_cast<uint8_t>(initial >> 5);
   head.info = initial & 0x1f;
   // Major type 7 uses 25-27 for float widths, where "shortest" means something else.
-  const bool integer_arg = head.major != kMajorSimple;
+  const bool integer_arg = head.major != internal::kMajorSimple;
   if (head.info < 24) {
     head.arg = head.info;
   } else if (head.info == 24) {
@@ -216,7 +209,7 @@ Status Decoder::ReadHead(Head* out) {
   } else if (head.info < 31) {
     return Error{ErrorCode::kCborReservedInfo, "CBOR additional information 28-30"};
   } else {
-    if (head.major < kMajorBytes || head.major > kMajorMap) {
+    if (head.major < internal::kMajorBytes || head.major > internal::kMajorMap) {
       return Error{ErrorCode::kCborReservedInfo, "CBOR indefinite length on a major type 0/1/6"};
     }
     if (limits_.strict) {
@@ -237,7 +230,7 @@ Result<Value> Decoder::ReadString(const Head& head) {
   if (head.arg > reader_.size() || !reader_.ReadBytes(static_cast<size_t>(head.arg), &bytes)) {
     return Truncated();
   }
-  if (head.major == kMajorBytes) {
+  if (head.major == internal::kMajorBytes) {
     return Value::Bytes(bytes);
   }
   if (!IsValidUtf8(bytes)) {
@@ -274,12 +267,12 @@ Result<Value> Decoder::ReadIndefiniteString(uint8_t major) {
     if (chunk.arg > reader_.size() || !reader_.ReadBytes(static_cast<size_t>(chunk.arg), &bytes)) {
       return Truncated();
     }
-    if (major == kMajorText && !IsValidUtf8(bytes)) {
+    if (major == internal::kMajorText && !IsValidUtf8(bytes)) {
       return Error{ErrorCode::kCborInvalidUtf8, "CBOR text chunk is not valid UTF-8"};
     }
     joined.insert(joined.end(), bytes.begin(), bytes.end());
   }
-  if (major == kMajorBytes) {
+  if (major == internal::kMajorBytes) {
     return Value::Bytes(std::move(joined));
   }
   return Value::Text(std::string(joined.begin(), joined.end()));
@@ -430,21 +423,21 @@ Result<Value> Decoder::ReadItem(size_t depth) {
   Head head;
   EML_RETURN_IF_ERROR(ReadHead(&head));
   switch (head.major) {
-    case kMajorUnsigned:
+    case internal::kMajorUnsigned:
       return Value::Uint(head.arg);
-    case kMajorNegative:
+    case internal::kMajorNegative:
       return Value::Negative(head.arg);
-    case kMajorBytes:
-    case kMajorText:
+    case internal::kMajorBytes:
+    case internal::kMajorText:
       if (head.indefinite) {
         return ReadIndefiniteString(head.major);
       }
       return ReadString(head);
-    case kMajorArray:
+    case internal::kMajorArray:
       return ReadArray(head, depth);
-    case kMajorMap:
+    case internal::kMajorMap:
       return ReadMap(head, depth);
-    case kMajorTag: {
+    case internal::kMajorTag: {
       EML_RETURN_IF_ERROR(EnterContainer(depth));
       EML_ASSIGN_OR_RETURN(Value inner, ReadItem(depth + 1));
       return Value::Tag(head.arg, std::move(inner));

@@ -6,20 +6,12 @@
 #include <utility>
 
 #include "cbor/internal/float.h"
+#include "cbor/internal/major_type.h"
 #include "common/byte_writer.h"
 #include "common/encoding.h"
 
 namespace eml::cbor {
 namespace {
-
-constexpr uint8_t kMajorUnsigned = 0;
-constexpr uint8_t kMajorNegative = 1;
-constexpr uint8_t kMajorBytes = 2;
-constexpr uint8_t kMajorText = 3;
-constexpr uint8_t kMajorArray = 4;
-constexpr uint8_t kMajorMap = 5;
-constexpr uint8_t kMajorTag = 6;
-constexpr uint8_t kMajorSimple = 7;
 
 void PutHead(ByteWriter& w, uint8_t major, uint64_t arg) {
   const auto type_bits = static_cast<uint8_t>(major << 5);
@@ -68,7 +60,7 @@ bool KeyLess(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
 Status EncodeInto(const Value& v, ByteWriter& w);
 
 Status EncodeMap(const std::vector<std::pair<Value, Value>>& entries, ByteWriter& w) {
-  PutHead(w, kMajorMap, entries.size());
+  PutHead(w, internal::kMajorMap, entries.size());
   if (entries.size() == 1) {
     EML_RETURN_IF_ERROR(EncodeInto(entries[0].first, w));
     return EncodeInto(entries[0].second, w);
@@ -97,25 +89,25 @@ Status EncodeMap(const std::vector<std::pair<Value, Value>>& entries, ByteWriter
 Status EncodeInto(const Value& v, ByteWriter& w) {
   switch (v.type()) {
     case Value::Type::kUnsigned:
-      PutHead(w, kMajorUnsigned, *v.AsUint());
+      PutHead(w, internal::kMajorUnsigned, *v.AsUint());
       return OkStatus();
     case Value::Type::kNegative:
-      PutHead(w, kMajorNegative, v.negative_arg());
+      PutHead(w, internal::kMajorNegative, v.negative_arg());
       return OkStatus();
     case Value::Type::kBytes: {
       const auto bytes = *v.AsBytes();
-      PutHead(w, kMajorBytes, bytes.size());
+      PutHead(w, internal::kMajorBytes, bytes.size());
       w.PutBytes(bytes);
       return OkStatus();
     }
     case Value::Type::kText: {
       const auto text = *v.AsText();
-      PutHead(w, kMajorText, text.size());
+      PutHead(w, internal::kMajorText, text.size());
       w.PutBytes(AsBytes(text));
       return OkStatus();
     }
     case Value::Type::kArray:
-      PutHead(w, kMajorArray, v.array_items().size());
+      PutHead(w, internal::kMajorArray, v.array_items().size());
       for (const Value& item : v.array_items()) {
         EML_RETURN_IF_ERROR(EncodeInto(item, w));
       }
@@ -123,7 +115,7 @@ Status EncodeInto(const Value& v, ByteWriter& w) {
     case Value::Type::kMap:
       return EncodeMap(v.map_entries(), w);
     case Value::Type::kTag:
-      PutHead(w, kMajorTag, v.tag_number());
+      PutHead(w, internal::kMajorTag, v.tag_number());
       return EncodeInto(v.tag_content(), w);
     case Value::Type::kBool:
       w.PutU8(*v.AsBool() ? 0xf5 : 0xf4);
@@ -135,7 +127,7 @@ Status EncodeInto(const Value& v, ByteWriter& w) {
       w.PutU8(0xf7);
       return OkStatus();
     case Value::Type::kSimple:
-      PutHead(w, kMajorSimple, v.simple_value());
+      PutHead(w, internal::kMajorSimple, v.simple_value());
       return OkStatus();
     case Value::Type::kFloat:
       PutFloat(w, *v.AsFloat());
