@@ -49,7 +49,7 @@ test-fuzz fuzz: setup $(FUZZ_BUILD)/build.ninja
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_all
 	scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-test: test-unit test-asan test-fuzz
+test: format-check test-unit test-asan test-fuzz
 	@echo "make test: all suites passed"
 
 demo: build
@@ -72,7 +72,7 @@ bench-peers: build
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format-14 -i
 
-format-check:
+format-check: setup
 	git ls-files '*.cc' '*.h' | xargs clang-format-14 --dry-run --Werror
 
 clean:
