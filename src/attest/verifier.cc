@@ -50,6 +50,18 @@ std::string VerificationReport::ToJson() const {
     m[std::to_string(index)] = HexEncode(value);
   }
   out["measurements"] = std::move(m);
+  nlohmann::ordered_json named = nlohmann::ordered_json::object();
+  for (const auto& [name, value] : named_measurements) {
+    named[name] = HexEncode(value);
+  }
+  out["named_measurements"] = std::move(named);
+  nlohmann::ordered_json attrs = nlohmann::ordered_json::object();
+  for (const auto& [name, value] : attributes) {
+    attrs[name] = value;
+  }
+  out["attributes"] = std::move(attrs);
+  out["tcb_status"] =
+      tcb_status.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(tcb_status);
   out["debug"] = debug;
   out["module_id"] = module_id;
   out["timestamp_ms"] = timestamp_ms.has_value() ? nlohmann::ordered_json(*timestamp_ms)
@@ -60,6 +72,7 @@ std::string VerificationReport::ToJson() const {
   out["public_key"] = optional_hex(public_key);
   out["user_data"] = optional_hex(user_data);
   out["nonce"] = optional_hex(nonce);
+  out["report_data"] = optional_hex(report_data);
   out["document_sha256"] = HexEncode(document_sha256);
   // Strings from evidence may hold invalid UTF-8 only if the parser let them through; replace
   // rather than throw (STYLE E5).
@@ -69,15 +82,18 @@ std::string VerificationReport::ToJson() const {
 VerifiedEvidence Verifier::MakeVerifiedEvidence(const VerificationReport& report) {
   EML_CHECK(report.verified);
   EML_CHECK(report.FirstFailure() == ErrorCode::kOk);
-  EML_CHECK(report.timestamp_ms.has_value());
   VerifiedEvidence evidence;
   evidence.platform_ = report.platform;
   evidence.measurements_ = report.measurements;
+  evidence.named_measurements_ = report.named_measurements;
+  evidence.attributes_ = report.attributes;
+  evidence.tcb_status_ = report.tcb_status;
   evidence.debug_ = report.debug;
+  evidence.report_data_ = report.report_data;
   evidence.public_key_ = report.public_key;
   evidence.user_data_ = report.user_data;
   evidence.nonce_ = report.nonce;
-  evidence.timestamp_ms_ = *report.timestamp_ms;
+  evidence.timestamp_ms_ = report.timestamp_ms;
   evidence.document_sha256_ = report.document_sha256;
   return evidence;
 }

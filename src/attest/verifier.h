@@ -56,12 +56,22 @@ struct VerificationReport {
   int64_t verification_time_unix = 0;
   // Decoded measurements by index (Nitro: PCR index -> digest bytes).
   std::map<uint32_t, std::vector<uint8_t>> measurements;
+  // Measurements that have names rather than indices (TDX: "mrtd", "rtmr0".."rtmr3",
+  // "mrconfigid", ...; SEV-SNP: "measurement", "host_data", "chip_id", ...; GCP Confidential
+  // Space: "image_digest").
+  std::map<std::string, std::vector<uint8_t>> named_measurements;
+  // Text facts the evidence states (GCP: "hwmodel", "swname", "dbgstat", ...; SNP: "product").
+  std::map<std::string, std::string> attributes;
+  // The platform's TCB verdict ("UpToDate", "OutOfDate", ...); empty where not applicable.
+  std::string tcb_status;
   bool debug = false;  // The platform's debug indicator (Nitro: PCR0 all zero).
   std::string module_id;
   std::optional<uint64_t> timestamp_ms;
   std::optional<std::vector<uint8_t>> public_key;
   std::optional<std::vector<uint8_t>> user_data;
   std::optional<std::vector<uint8_t>> nonce;
+  // The 64-byte report data of TDX / SEV-SNP evidence (what providers bind keys and nonces in).
+  std::optional<std::vector<uint8_t>> report_data;
   std::array<uint8_t, 32> document_sha256{};  // SHA-256 of the whole evidence bytes.
 
   // FirstFailure returns the code of the first failed step, or kOk when none failed.
@@ -80,7 +90,17 @@ class VerifiedEvidence {
   const std::map<uint32_t, std::vector<uint8_t>>& measurements() const EML_LIFETIME_BOUND {
     return measurements_;
   }
+  const std::map<std::string, std::vector<uint8_t>>& named_measurements() const EML_LIFETIME_BOUND {
+    return named_measurements_;
+  }
+  const std::map<std::string, std::string>& attributes() const EML_LIFETIME_BOUND {
+    return attributes_;
+  }
+  const std::string& tcb_status() const EML_LIFETIME_BOUND { return tcb_status_; }
   bool debug() const { return debug_; }
+  const std::optional<std::vector<uint8_t>>& report_data() const EML_LIFETIME_BOUND {
+    return report_data_;
+  }
   const std::optional<std::vector<uint8_t>>& public_key() const EML_LIFETIME_BOUND {
     return public_key_;
   }
@@ -88,7 +108,9 @@ class VerifiedEvidence {
     return user_data_;
   }
   const std::optional<std::vector<uint8_t>>& nonce() const EML_LIFETIME_BOUND { return nonce_; }
-  uint64_t timestamp_ms() const { return timestamp_ms_; }
+  // timestamp_ms: when the evidence says it was made; absent for formats without a clock (TDX
+  // quotes, SEV-SNP reports), whose freshness comes from a bound nonce instead.
+  const std::optional<uint64_t>& timestamp_ms() const EML_LIFETIME_BOUND { return timestamp_ms_; }
   // document_sha256: SHA-256 of the evidence bytes (what receipts bind as attestation_doc_hash).
   const std::array<uint8_t, 32>& document_sha256() const EML_LIFETIME_BOUND {
     return document_sha256_;
@@ -100,11 +122,15 @@ class VerifiedEvidence {
 
   std::string platform_;
   std::map<uint32_t, std::vector<uint8_t>> measurements_;
+  std::map<std::string, std::vector<uint8_t>> named_measurements_;
+  std::map<std::string, std::string> attributes_;
+  std::string tcb_status_;
   bool debug_ = false;
+  std::optional<std::vector<uint8_t>> report_data_;
   std::optional<std::vector<uint8_t>> public_key_;
   std::optional<std::vector<uint8_t>> user_data_;
   std::optional<std::vector<uint8_t>> nonce_;
-  uint64_t timestamp_ms_ = 0;
+  std::optional<uint64_t> timestamp_ms_;
   std::array<uint8_t, 32> document_sha256_{};
 };
 

@@ -85,7 +85,7 @@ TEST_F(SimProviderTest, RoundTripThroughTheNitroVerifier) {
   EXPECT_EQ(v.evidence->public_key(), req.public_key);
   EXPECT_EQ(v.evidence->user_data(), req.user_data);
   EXPECT_EQ(v.evidence->nonce(), req.nonce);
-  EXPECT_EQ(v.evidence->timestamp_ms(), kNowMs);
+  EXPECT_EQ(v.evidence->timestamp_ms(), std::optional<uint64_t>(kNowMs));
   EXPECT_EQ(v.evidence->measurements().size(), kNumPcrs);
   EXPECT_EQ(v.report.module_id, p.module_id());
 }
