@@ -121,7 +121,7 @@ void IsaArgs(benchmark::internal::Benchmark* b) {
 
 void AttentionArgs(benchmark::internal::Benchmark* b) {
   for (Isa isa : {Isa::kRef, Isa::kAvx2, Isa::kAvx512}) {
-    for (int64_t s : {16, 128}) {
+    for (int64_t s : {16, 128, 256}) {
       b->Args({static_cast<int64_t>(isa), s});
     }
   }

@@ -77,10 +77,12 @@ void ScaleAddRef(float scale, const float* bias, size_t n, float* x) {
 }
 
 size_t AttentionScratchFloats(size_t seq_len, size_t head_dim) {
-  // SIMD versions keep K transposed ([head_dim, seq_len]) plus one score row; rows are padded to
-  // 16 floats so vector loops need no tail handling over the scratch.
+  // SIMD versions keep K transposed ([head_dim, seq_len]) plus the score rows and scaled query
+  // rows of a block of up to 4 queries; rows are padded to 16 floats so vector loops need no tail
+  // handling over the scratch.
+  constexpr size_t kMaxQueryRows = 4;
   const size_t padded = (seq_len + 15) / 16 * 16;
-  return padded * (head_dim + 1);
+  return padded * (head_dim + kMaxQueryRows) + kMaxQueryRows * head_dim;
 }
 
 void AttentionRef(const float* q, const float* k, const float* v, const uint8_t* key_mask,

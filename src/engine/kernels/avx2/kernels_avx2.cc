@@ -42,7 +42,8 @@ float HorizontalMax(__m256 v) {
 // Exp: Cephes-style range reduction x = n*ln2 + r, degree-6 polynomial for e^r, 2^n from the
 // exponent bits. Inputs below ln(FLT_MIN) give 0; inputs are clamped at 88 (never reached here:
 // softmax and erf only pass x <= 0).
-__m256 Exp(__m256 x) {
+// Always inlined: a call per vector costs more than the polynomial in softmax loops.
+[[gnu::always_inline]] inline __m256 Exp(__m256 x) {
   const __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3365478515625f), _CMP_LT_OQ);
   x = _mm256_min_ps(x, _mm256_set1_ps(88.0f));
   x = _mm256_max_ps(x, _mm256_set1_ps(-87.3365478515625f));
@@ -202,13 +203,110 @@ void ScaleAddAvx2(float scale, const float* bias, size_t n, float* x) {
   }
 }
 
+// Attention works on blocks of kQueryRows query rows so that every K and V vector loaded from
+// cache feeds several FMAs, and every score or output element is accumulated in a register
+// across the whole reduction instead of being loaded and stored per step. Each element still sums
+// its terms in the same order (t for scores, j for outputs) as the one-row form, so the result
+// does not depend on the blocking.
+constexpr size_t kQueryRows = 4;
+constexpr size_t kScoreCols = 2 * kLanes;  // score columns per register block
+
+// ScoresBlock: scores[r][0..sp) = sum_t qs[r][t] * kt[t][0..sp) for R rows (qs pre-scaled).
+template <size_t R>
+void ScoresBlock(const float* qs, const float* kt, size_t d, size_t sp, float* scores) {
+  for (size_t j = 0; j < sp; j += kScoreCols) {
+    __m256 acc[R][2];
+#pragma GCC unroll 8
+    for (size_t r = 0; r < R; ++r) {
+      acc[r][0] = _mm256_setzero_ps();
+      acc[r][1] = _mm256_setzero_ps();
+    }
+    for (size_t t = 0; t < d; ++t) {
+      const __m256 k0 = _mm256_loadu_ps(kt + t * sp + j);
+      const __m256 k1 = _mm256_loadu_ps(kt + t * sp + j + kLanes);
+#pragma GCC unroll 8
+      for (size_t r = 0; r < R; ++r) {
+        const __m256 qv = _mm256_broadcast_ss(qs + r * d + t);
+        acc[r][0] = _mm256_fmadd_ps(qv, k0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(qv, k1, acc[r][1]);
+      }
+    }
+#pragma GCC unroll 8
+    for (size_t r = 0; r < R; ++r) {
+      _mm256_storeu_ps(scores + r * sp + j, acc[r][0]);
+      _mm256_storeu_ps(scores + r * sp + j + kLanes, acc[r][1]);
+    }
+  }
+}
+
+// WeightedSumBlock: out[r][t0 .. t0 + 8*NB) = sum_j p[r][j] * v[j][t0 ..] for R rows.
+template <size_t R, size_t NB>
+void WeightedSumBlock(const float* p, size_t sp, const float* v, size_t ld_v, size_t s, size_t t0,
+                      float* out, size_t ld_out) {
+  __m256 acc[R][NB];
+#pragma GCC unroll 8
+  for (size_t r = 0; r < R; ++r) {
+#pragma GCC unroll 8
+    for (size_t b = 0; b < NB; ++b) {
+      acc[r][b] = _mm256_setzero_ps();
+    }
+  }
+  for (size_t j = 0; j < s; ++j) {
+    __m256 vv[NB];
+#pragma GCC unroll 8
+    for (size_t b = 0; b < NB; ++b) {
+      vv[b] = _mm256_loadu_ps(v + j * ld_v + t0 + b * kLanes);
+    }
+#pragma GCC unroll 8
+    for (size_t r = 0; r < R; ++r) {
+      const __m256 pr = _mm256_broadcast_ss(p + r * sp + j);
+#pragma GCC unroll 8
+      for (size_t b = 0; b < NB; ++b) {
+        acc[r][b] = _mm256_fmadd_ps(pr, vv[b], acc[r][b]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (size_t r = 0; r < R; ++r) {
+#pragma GCC unroll 8
+    for (size_t b = 0; b < NB; ++b) {
+      _mm256_storeu_ps(out + r * ld_out + t0 + b * kLanes, acc[r][b]);
+    }
+  }
+}
+
+// WeightedSum covers all head_dim columns for R <= 2 rows: four vectors (32 columns) at a time,
+// then fewer, then a scalar tail.
+template <size_t R>
+void WeightedSum(const float* p, size_t sp, const float* v, size_t ld_v, size_t s, size_t d,
+                 float* out, size_t ld_out) {
+  size_t t0 = 0;
+  for (; t0 + 4 * kLanes <= d; t0 += 4 * kLanes) {
+    WeightedSumBlock<R, 4>(p, sp, v, ld_v, s, t0, out, ld_out);
+  }
+  for (; t0 + kLanes <= d; t0 += kLanes) {
+    WeightedSumBlock<R, 1>(p, sp, v, ld_v, s, t0, out, ld_out);
+  }
+  for (; t0 < d; ++t0) {
+#pragma GCC unroll 8
+    for (size_t r = 0; r < R; ++r) {
+      float acc = 0.0f;
+      for (size_t j = 0; j < s; ++j) {
+        acc += p[r * sp + j] * v[j * ld_v + t0];
+      }
+      out[r * ld_out + t0] = acc;
+    }
+  }
+}
+
 void AttentionAvx2(const float* q, const float* k, const float* v, const uint8_t* key_mask,
                    const AttentionShape& shape, float* scratch, float* out) {
   const size_t s = shape.seq_len;
   const size_t d = shape.head_dim;
   const size_t sp = (s + 15) / 16 * 16;
-  float* kt = scratch;               // [d, sp]: K transposed, padded columns zero.
-  float* scores = scratch + d * sp;  // [sp]
+  float* kt = scratch;                   // [d, sp]: K transposed, padded columns zero.
+  float* scores = kt + d * sp;           // [kQueryRows, sp]
+  float* qs = scores + kQueryRows * sp;  // [kQueryRows, d]: scaled query rows
   for (size_t t = 0; t < d; ++t) {
     float* row = kt + t * sp;
     for (size_t j = 0; j < s; ++j) {
@@ -218,43 +316,41 @@ void AttentionAvx2(const float* q, const float* k, const float* v, const uint8_t
       row[j] = 0.0f;
     }
   }
-  for (size_t i = 0; i < s; ++i) {
-    const float* qi = q + i * shape.ld_qkv;
-    for (size_t j = 0; j < sp; j += kLanes) {
-      _mm256_storeu_ps(scores + j, _mm256_setzero_ps());
-    }
-    for (size_t t = 0; t < d; ++t) {
-      const __m256 qv = _mm256_set1_ps(qi[t] * shape.scale);
-      const float* row = kt + t * sp;
-      for (size_t j = 0; j < sp; j += kLanes) {
-        _mm256_storeu_ps(
-            scores + j, _mm256_fmadd_ps(qv, _mm256_loadu_ps(row + j), _mm256_loadu_ps(scores + j)));
+  for (size_t i = 0; i < s; i += kQueryRows) {
+    const size_t rows = s - i < kQueryRows ? s - i : kQueryRows;
+    for (size_t r = 0; r < rows; ++r) {
+      const float* qi = q + (i + r) * shape.ld_qkv;
+      for (size_t t = 0; t < d; ++t) {
+        qs[r * d + t] = qi[t] * shape.scale;
       }
     }
-    if (key_mask != nullptr) {
-      for (size_t j = 0; j < s; ++j) {
-        if (key_mask[j] == 0) {
-          scores[j] = kLowest;
+    if (rows == kQueryRows) {
+      ScoresBlock<kQueryRows>(qs, kt, d, sp, scores);
+    } else {
+      for (size_t r = 0; r < rows; ++r) {
+        ScoresBlock<1>(qs + r * d, kt, d, sp, scores + r * sp);
+      }
+    }
+    for (size_t r = 0; r < rows; ++r) {
+      float* row = scores + r * sp;
+      if (key_mask != nullptr) {
+        for (size_t j = 0; j < s; ++j) {
+          if (key_mask[j] == 0) {
+            row[j] = kLowest;
+          }
         }
       }
+      SoftmaxAvx2(row, s);
     }
-    SoftmaxAvx2(scores, s);
     float* oi = out + i * shape.ld_out;
-    size_t t0 = 0;
-    for (; t0 + kLanes <= d; t0 += kLanes) {
-      __m256 acc = _mm256_setzero_ps();
-      for (size_t j = 0; j < s; ++j) {
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(scores[j]), _mm256_loadu_ps(v + j * shape.ld_qkv + t0),
-                              acc);
-      }
-      _mm256_storeu_ps(oi + t0, acc);
+    size_t r = 0;
+    for (; r + 2 <= rows; r += 2) {
+      WeightedSum<2>(scores + r * sp, sp, v, shape.ld_qkv, s, d, oi + r * shape.ld_out,
+                     shape.ld_out);
     }
-    for (; t0 < d; ++t0) {
-      float acc = 0.0f;
-      for (size_t j = 0; j < s; ++j) {
-        acc += scores[j] * v[j * shape.ld_qkv + t0];
-      }
-      oi[t0] = acc;
+    if (r < rows) {
+      WeightedSum<1>(scores + r * sp, sp, v, shape.ld_qkv, s, d, oi + r * shape.ld_out,
+                     shape.ld_out);
     }
   }
 }
