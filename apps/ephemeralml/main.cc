@@ -7,14 +7,22 @@
 #include "attest_command.h"
 #include "cli_util.h"
 #include "embed_command.h"
+#include "embed_connect_command.h"
+#include "host_command.h"
+#include "model_command.h"
 #include "receipt_command.h"
+#include "stack_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"EphemeralML: confidential inference tools", "ephemeralml"};
   app.require_subcommand(1);
   eml::apps::AddReceiptCommands(app);
   eml::apps::AddEmbedCommands(app);
+  eml::apps::AddEmbedConnectCommands(app);
   eml::apps::AddAttestCommands(app);
+  eml::apps::AddHostCommands(app);
+  eml::apps::AddStackCommands(app);
+  eml::apps::AddModelCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {  // a command ended with a non-zero exit code

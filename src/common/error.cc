@@ -66,6 +66,29 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "CRYPTO_DECRYPT_FAILED";
     case ErrorCode::kCryptoBadTagLength:
       return "CRYPTO_BAD_TAG_LENGTH";
+    // Segmented AEAD.
+    case ErrorCode::kStreamBadMagic:
+      return "STREAM_BAD_MAGIC";
+    case ErrorCode::kStreamUnsupportedVersion:
+      return "STREAM_UNSUPPORTED_VERSION";
+    case ErrorCode::kStreamBadHeader:
+      return "STREAM_BAD_HEADER";
+    case ErrorCode::kStreamWrongKey:
+      return "STREAM_WRONG_KEY";
+    case ErrorCode::kStreamHeaderAuthFailed:
+      return "STREAM_HEADER_AUTH_FAILED";
+    case ErrorCode::kStreamSegmentAuthFailed:
+      return "STREAM_SEGMENT_AUTH_FAILED";
+    case ErrorCode::kStreamSegmentDuplicated:
+      return "STREAM_SEGMENT_DUPLICATED";
+    case ErrorCode::kStreamSegmentReordered:
+      return "STREAM_SEGMENT_REORDERED";
+    case ErrorCode::kStreamTruncated:
+      return "STREAM_TRUNCATED";
+    case ErrorCode::kStreamTrailingData:
+      return "STREAM_TRAILING_DATA";
+    case ErrorCode::kStreamTooLarge:
+      return "STREAM_TOO_LARGE";
     // X.509.
     case ErrorCode::kX509ParseFailed:
       return "X509_PARSE_FAILED";
@@ -200,6 +223,61 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "MODEL_BAD_CONFIG";
     case ErrorCode::kModelUnsupportedConfig:
       return "MODEL_UNSUPPORTED_CONFIG";
+    // Model manifests, packages and stores.
+    case ErrorCode::kManifestBadJson:
+      return "MANIFEST_BAD_JSON";
+    case ErrorCode::kManifestNonCanonical:
+      return "MANIFEST_NON_CANONICAL";
+    case ErrorCode::kManifestDuplicateKey:
+      return "MANIFEST_DUPLICATE_KEY";
+    case ErrorCode::kManifestUnknownField:
+      return "MANIFEST_UNKNOWN_FIELD";
+    case ErrorCode::kManifestMissingField:
+      return "MANIFEST_MISSING_FIELD";
+    case ErrorCode::kManifestBadField:
+      return "MANIFEST_BAD_FIELD";
+    case ErrorCode::kManifestBadHash:
+      return "MANIFEST_BAD_HASH";
+    case ErrorCode::kManifestBadSize:
+      return "MANIFEST_BAD_SIZE";
+    case ErrorCode::kManifestUnsupportedVersion:
+      return "MANIFEST_UNSUPPORTED_VERSION";
+    case ErrorCode::kManifestUnsupportedScheme:
+      return "MANIFEST_UNSUPPORTED_SCHEME";
+    case ErrorCode::kManifestTooLarge:
+      return "MANIFEST_TOO_LARGE";
+    case ErrorCode::kManifestBadFileName:
+      return "MANIFEST_BAD_FILE_NAME";
+    case ErrorCode::kManifestDuplicateFile:
+      return "MANIFEST_DUPLICATE_FILE";
+    case ErrorCode::kManifestMalformedSignature:
+      return "MANIFEST_MALFORMED_SIGNATURE";
+    case ErrorCode::kManifestSignatureInvalid:
+      return "MANIFEST_SIGNATURE_INVALID";
+    case ErrorCode::kManifestSignerMismatch:
+      return "MANIFEST_SIGNER_MISMATCH";
+    case ErrorCode::kPackageFileMissing:
+      return "PACKAGE_FILE_MISSING";
+    case ErrorCode::kPackageSizeMismatch:
+      return "PACKAGE_SIZE_MISMATCH";
+    case ErrorCode::kPackageHashMismatch:
+      return "PACKAGE_HASH_MISMATCH";
+    case ErrorCode::kPackageUnlistedFile:
+      return "PACKAGE_UNLISTED_FILE";
+    case ErrorCode::kPackageOutputExists:
+      return "PACKAGE_OUTPUT_EXISTS";
+    case ErrorCode::kPackageBadModelDir:
+      return "PACKAGE_BAD_MODEL_DIR";
+    case ErrorCode::kStoreUnsupportedScheme:
+      return "STORE_UNSUPPORTED_SCHEME";
+    case ErrorCode::kStoreBadUrl:
+      return "STORE_BAD_URL";
+    case ErrorCode::kStoreNotFound:
+      return "STORE_NOT_FOUND";
+    case ErrorCode::kStoreVersionExists:
+      return "STORE_VERSION_EXISTS";
+    case ErrorCode::kStoreBadRange:
+      return "STORE_BAD_RANGE";
     // Tokenizer.
     case ErrorCode::kTokenizerJsonTooLarge:
       return "TOKENIZER_JSON_TOO_LARGE";
@@ -271,6 +349,147 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "ATTEST_BAD_POLICY";
     case ErrorCode::kAttestSimState:
       return "ATTEST_SIM_STATE";
+    // Intel TDX.
+    case ErrorCode::kTdxQuoteMalformed:
+      return "TDX_QUOTE_MALFORMED";
+    case ErrorCode::kTdxUnsupportedQuote:
+      return "TDX_UNSUPPORTED_QUOTE";
+    case ErrorCode::kTdxBadCertificationData:
+      return "TDX_BAD_CERTIFICATION_DATA";
+    case ErrorCode::kTdxQuoteSignatureInvalid:
+      return "TDX_QUOTE_SIGNATURE_INVALID";
+    case ErrorCode::kTdxQeReportSignatureInvalid:
+      return "TDX_QE_REPORT_SIGNATURE_INVALID";
+    case ErrorCode::kTdxQeReportDataMismatch:
+      return "TDX_QE_REPORT_DATA_MISMATCH";
+    case ErrorCode::kTdxPckExtensionInvalid:
+      return "TDX_PCK_EXTENSION_INVALID";
+    case ErrorCode::kTdxCollateralMissing:
+      return "TDX_COLLATERAL_MISSING";
+    case ErrorCode::kTdxCollateralMalformed:
+      return "TDX_COLLATERAL_MALFORMED";
+    case ErrorCode::kTdxCollateralSignatureInvalid:
+      return "TDX_COLLATERAL_SIGNATURE_INVALID";
+    case ErrorCode::kTdxCollateralExpired:
+      return "TDX_COLLATERAL_EXPIRED";
+    case ErrorCode::kTdxCollateralNotYetValid:
+      return "TDX_COLLATERAL_NOT_YET_VALID";
+    case ErrorCode::kTdxFmspcMismatch:
+      return "TDX_FMSPC_MISMATCH";
+    case ErrorCode::kTdxQeIdentityMismatch:
+      return "TDX_QE_IDENTITY_MISMATCH";
+    case ErrorCode::kTdxModuleMismatch:
+      return "TDX_MODULE_MISMATCH";
+    case ErrorCode::kTdxTcbStatusNotAllowed:
+      return "TDX_TCB_STATUS_NOT_ALLOWED";
+    case ErrorCode::kTdxReportDataMismatch:
+      return "TDX_REPORT_DATA_MISMATCH";
+    // AMD SEV-SNP.
+    case ErrorCode::kSnpReportMalformed:
+      return "SNP_REPORT_MALFORMED";
+    case ErrorCode::kSnpUnsupportedVersion:
+      return "SNP_UNSUPPORTED_VERSION";
+    case ErrorCode::kSnpReservedNonZero:
+      return "SNP_RESERVED_NON_ZERO";
+    case ErrorCode::kSnpCertTableMalformed:
+      return "SNP_CERT_TABLE_MALFORMED";
+    case ErrorCode::kSnpMissingEndorsementKey:
+      return "SNP_MISSING_ENDORSEMENT_KEY";
+    case ErrorCode::kSnpBadEndorsementCert:
+      return "SNP_BAD_ENDORSEMENT_CERT";
+    case ErrorCode::kSnpProductMismatch:
+      return "SNP_PRODUCT_MISMATCH";
+    case ErrorCode::kSnpSignatureInvalid:
+      return "SNP_SIGNATURE_INVALID";
+    case ErrorCode::kSnpChipIdMismatch:
+      return "SNP_CHIP_ID_MISMATCH";
+    case ErrorCode::kSnpTcbMismatch:
+      return "SNP_TCB_MISMATCH";
+    case ErrorCode::kSnpTcbTooLow:
+      return "SNP_TCB_TOO_LOW";
+    case ErrorCode::kSnpMigrationAgent:
+      return "SNP_MIGRATION_AGENT";
+    case ErrorCode::kSnpSmtNotAllowed:
+      return "SNP_SMT_NOT_ALLOWED";
+    case ErrorCode::kSnpVmplMismatch:
+      return "SNP_VMPL_MISMATCH";
+    case ErrorCode::kSnpReportDataMismatch:
+      return "SNP_REPORT_DATA_MISMATCH";
+    // GCP Confidential Space attestation tokens.
+    case ErrorCode::kGcpMalformedToken:
+      return "GCP_MALFORMED_TOKEN";
+    case ErrorCode::kGcpTokenTooLarge:
+      return "GCP_TOKEN_TOO_LARGE";
+    case ErrorCode::kGcpDuplicateJsonKey:
+      return "GCP_DUPLICATE_JSON_KEY";
+    case ErrorCode::kGcpBadHeader:
+      return "GCP_BAD_HEADER";
+    case ErrorCode::kGcpBadClaim:
+      return "GCP_BAD_CLAIM";
+    case ErrorCode::kGcpSignatureInvalid:
+      return "GCP_SIGNATURE_INVALID";
+    case ErrorCode::kGcpUnknownKeyId:
+      return "GCP_UNKNOWN_KEY_ID";
+    case ErrorCode::kGcpBadJwks:
+      return "GCP_BAD_JWKS";
+    case ErrorCode::kGcpWrongIssuer:
+      return "GCP_WRONG_ISSUER";
+    case ErrorCode::kGcpWrongAudience:
+      return "GCP_WRONG_AUDIENCE";
+    case ErrorCode::kGcpExpired:
+      return "GCP_EXPIRED";
+    case ErrorCode::kGcpNotYetValid:
+      return "GCP_NOT_YET_VALID";
+    case ErrorCode::kGcpWrongSoftware:
+      return "GCP_WRONG_SOFTWARE";
+    case ErrorCode::kGcpHwModelNotAllowed:
+      return "GCP_HW_MODEL_NOT_ALLOWED";
+    // Nitro Secure Module provider.
+    case ErrorCode::kNsmBadRequest:
+      return "NSM_BAD_REQUEST";
+    case ErrorCode::kNsmMalformedResponse:
+      return "NSM_MALFORMED_RESPONSE";
+    case ErrorCode::kNsmErrorResponse:
+      return "NSM_ERROR_RESPONSE";
+    case ErrorCode::kNsmDeviceError:
+      return "NSM_DEVICE_ERROR";
+    // Evidence policy and TEE providers.
+    case ErrorCode::kPolicyMalformed:
+      return "POLICY_MALFORMED";
+    case ErrorCode::kPolicyUnsupportedVersion:
+      return "POLICY_UNSUPPORTED_VERSION";
+    case ErrorCode::kPolicyUnknownKey:
+      return "POLICY_UNKNOWN_KEY";
+    case ErrorCode::kPolicyMissingKey:
+      return "POLICY_MISSING_KEY";
+    case ErrorCode::kPolicyBadValue:
+      return "POLICY_BAD_VALUE";
+    case ErrorCode::kPolicyUnknownPlatform:
+      return "POLICY_UNKNOWN_PLATFORM";
+    case ErrorCode::kPolicyNoPlatforms:
+      return "POLICY_NO_PLATFORMS";
+    case ErrorCode::kPolicyBadRoot:
+      return "POLICY_BAD_ROOT";
+    case ErrorCode::kPolicyTooLarge:
+      return "POLICY_TOO_LARGE";
+    case ErrorCode::kPolicyUnknownEvidence:
+      return "POLICY_UNKNOWN_EVIDENCE";
+    case ErrorCode::kPolicyPlatformNotAllowed:
+      return "POLICY_PLATFORM_NOT_ALLOWED";
+    case ErrorCode::kPolicyUntrustedRoot:
+      return "POLICY_UNTRUSTED_ROOT";
+    case ErrorCode::kPolicyBindingMismatch:
+      return "POLICY_BINDING_MISMATCH";
+    case ErrorCode::kTsmUnavailable:
+      return "TSM_UNAVAILABLE";
+    case ErrorCode::kTsmGenerationChanged:
+      return "TSM_GENERATION_CHANGED";
+    case ErrorCode::kTsmBadReport:
+      return "TSM_BAD_REPORT";
+    case ErrorCode::kTokenSocketUnavailable:
+      return "TOKEN_SOCKET_UNAVAILABLE";
+    case ErrorCode::kTokenSocketBadResponse:
+      return "TOKEN_SOCKET_BAD_RESPONSE";
     // Secure channel.
     case ErrorCode::kChannelBadMagic:
       return "CHANNEL_BAD_MAGIC";
@@ -314,7 +533,93 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "CHANNEL_IO_ERROR";
     case ErrorCode::kChannelBadAddress:
       return "CHANNEL_BAD_ADDRESS";
+    // Application protocol messages.
+    case ErrorCode::kProtocolMessageTooLarge:
+      return "PROTOCOL_MESSAGE_TOO_LARGE";
+    case ErrorCode::kProtocolBadCbor:
+      return "PROTOCOL_BAD_CBOR";
+    case ErrorCode::kProtocolNonCanonical:
+      return "PROTOCOL_NON_CANONICAL";
+    case ErrorCode::kProtocolUnsupportedVersion:
+      return "PROTOCOL_UNSUPPORTED_VERSION";
+    case ErrorCode::kProtocolUnknownKey:
+      return "PROTOCOL_UNKNOWN_KEY";
+    case ErrorCode::kProtocolMissingField:
+      return "PROTOCOL_MISSING_FIELD";
+    case ErrorCode::kProtocolBadField:
+      return "PROTOCOL_BAD_FIELD";
+    case ErrorCode::kProtocolUnknownOp:
+      return "PROTOCOL_UNKNOWN_OP";
+    case ErrorCode::kProtocolTooManyInputs:
+      return "PROTOCOL_TOO_MANY_INPUTS";
+    case ErrorCode::kProtocolInputTooLarge:
+      return "PROTOCOL_INPUT_TOO_LARGE";
+    case ErrorCode::kProtocolNoInputs:
+      return "PROTOCOL_NO_INPUTS";
+    case ErrorCode::kProtocolBadNonce:
+      return "PROTOCOL_BAD_NONCE";
+    case ErrorCode::kProtocolEmbeddingSizeMismatch:
+      return "PROTOCOL_EMBEDDING_SIZE_MISMATCH";
+    // Enclave runtime.
+    case ErrorCode::kEnclaveNonceTooShort:
+      return "ENCLAVE_NONCE_TOO_SHORT";
+    case ErrorCode::kEnclaveUnknownModel:
+      return "ENCLAVE_UNKNOWN_MODEL";
+    case ErrorCode::kEnclaveBadConfig:
+      return "ENCLAVE_BAD_CONFIG";
+    case ErrorCode::kEnclaveShuttingDown:
+      return "ENCLAVE_SHUTTING_DOWN";
+    // Session client.
+    case ErrorCode::kClientBadUserData:
+      return "CLIENT_BAD_USER_DATA";
+    case ErrorCode::kClientBadResponse:
+      return "CLIENT_BAD_RESPONSE";
+    case ErrorCode::kClientRemoteError:
+      return "CLIENT_REMOTE_ERROR";
+    case ErrorCode::kClientBadResult:
+      return "CLIENT_BAD_RESULT";
+    case ErrorCode::kClientUnknownModel:
+      return "CLIENT_UNKNOWN_MODEL";
+    case ErrorCode::kClientSessionClosed:
+      return "CLIENT_SESSION_CLOSED";
+    case ErrorCode::kClientReceiptInvalid:
+      return "CLIENT_RECEIPT_INVALID";
+    case ErrorCode::kClientReceiptSignature:
+      return "CLIENT_RECEIPT_SIGNATURE";
+    case ErrorCode::kClientReceiptRequestHash:
+      return "CLIENT_RECEIPT_REQUEST_HASH";
+    case ErrorCode::kClientReceiptResponseHash:
+      return "CLIENT_RECEIPT_RESPONSE_HASH";
+    case ErrorCode::kClientReceiptModelHash:
+      return "CLIENT_RECEIPT_MODEL_HASH";
+    case ErrorCode::kClientReceiptAttestationHash:
+      return "CLIENT_RECEIPT_ATTESTATION_HASH";
+    case ErrorCode::kClientReceiptSequence:
+      return "CLIENT_RECEIPT_SEQUENCE";
+    case ErrorCode::kClientReceiptNonce:
+      return "CLIENT_RECEIPT_NONCE";
+    case ErrorCode::kClientReceiptSecurityMode:
+      return "CLIENT_RECEIPT_SECURITY_MODE";
+    case ErrorCode::kClientReceiptMeasurements:
+      return "CLIENT_RECEIPT_MEASUREMENTS";
+    case ErrorCode::kClientEvidenceMismatch:
+      return "CLIENT_EVIDENCE_MISMATCH";
       // Command-line tools.
+    // Host relay and local stack.
+    case ErrorCode::kHostTooManyConnections:
+      return "HOST_TOO_MANY_CONNECTIONS";
+    case ErrorCode::kHostUpstreamUnavailable:
+      return "HOST_UPSTREAM_UNAVAILABLE";
+    case ErrorCode::kHostIdleTimeout:
+      return "HOST_IDLE_TIMEOUT";
+    case ErrorCode::kHostRecordFailed:
+      return "HOST_RECORD_FAILED";
+    case ErrorCode::kStackAlreadyRunning:
+      return "STACK_ALREADY_RUNNING";
+    case ErrorCode::kStackStartFailed:
+      return "STACK_START_FAILED";
+    case ErrorCode::kStackBadState:
+      return "STACK_BAD_STATE";
   }
   return "UNKNOWN_ERROR";
 }

@@ -45,6 +45,19 @@ enum class ErrorCode : uint16_t {
   kCryptoDecryptFailed = 115,          // RSA-OAEP decryption failed (wrong key or bad padding).
   kCryptoBadTagLength = 116,           // An AEAD tag has an unsupported length.
 
+  // Segmented AEAD, EML STREAM v1 (180-199).
+  kStreamBadMagic = 180,            // An encrypted file does not start with "EMLS".
+  kStreamUnsupportedVersion = 181,  // Stream header version or cipher suite unknown.
+  kStreamBadHeader = 182,           // Stream header reserved bytes set or segment size invalid.
+  kStreamWrongKey = 183,            // The key's check value differs from the header's.
+  kStreamHeaderAuthFailed = 184,    // Right key, but the header bytes were changed.
+  kStreamSegmentAuthFailed = 185,   // A segment fails authentication (damaged or foreign).
+  kStreamSegmentDuplicated = 186,   // A segment is a copy of an earlier segment.
+  kStreamSegmentReordered = 187,    // A segment belongs at a later position.
+  kStreamTruncated = 188,           // The stream ends before its final segment (or header).
+  kStreamTrailingData = 189,        // Bytes follow the final segment.
+  kStreamTooLarge = 190,            // More than 2^32 segments.
+
   // X.509 (200-249).
   kX509ParseFailed = 200,     // A certificate or CRL is not valid DER/PEM.
   kX509Untrusted = 201,       // The chain does not lead to a pinned root.
@@ -121,6 +134,35 @@ enum class ErrorCode : uint16_t {
   kModelBadConfig = 463,           // A model config file is malformed or a value out of range.
   kModelUnsupportedConfig = 464,   // A valid config asks for something not implemented.
 
+  // Model manifests, packages and stores (500-549).
+  kManifestBadJson = 500,             // A manifest is not well-formed JSON (syntax, UTF-8, depth).
+  kManifestNonCanonical = 501,        // Well-formed JSON but not the canonical form that is signed.
+  kManifestDuplicateKey = 502,        // A JSON object has the same key twice.
+  kManifestUnknownField = 503,        // A field the manifest schema does not define.
+  kManifestMissingField = 504,        // A required manifest field is absent.
+  kManifestBadField = 505,            // A field has the wrong type or an invalid value.
+  kManifestBadHash = 506,             // A digest field is not 64 lowercase hex digits.
+  kManifestBadSize = 507,             // A size field is not a valid size or disagrees with another.
+  kManifestUnsupportedVersion = 508,  // schema_version is not 1.
+  kManifestUnsupportedScheme = 509,   // An encryption or model_hash scheme we do not know.
+  kManifestTooLarge = 510,            // A manifest above the size, depth or file-count limit.
+  kManifestBadFileName = 511,         // A file name is absolute, has "..", or is not portable.
+  kManifestDuplicateFile = 512,       // Two entries name the same file or encrypted path.
+  kManifestMalformedSignature = 513,  // The signature file is not 128 lowercase hex digits.
+  kManifestSignatureInvalid = 514,    // The Ed25519 signature does not verify.
+  kManifestSignerMismatch = 515,      // signer_key_id is not the key given to verify with.
+  kPackageFileMissing = 520,          // A file the manifest lists is absent from the package.
+  kPackageSizeMismatch = 521,         // A file's size differs from the manifest.
+  kPackageHashMismatch = 522,         // A file's SHA-256 differs from the manifest.
+  kPackageUnlistedFile = 523,         // The package holds a file the manifest does not list.
+  kPackageOutputExists = 524,         // The output package directory already exists.
+  kPackageBadModelDir = 525,          // The input model directory cannot be packed.
+  kStoreUnsupportedScheme = 530,      // A store URL scheme we do not implement (e.g. s3://).
+  kStoreBadUrl = 531,                 // A store URL is malformed.
+  kStoreNotFound = 532,               // The store has no such model, version or file.
+  kStoreVersionExists = 533,          // The model version is already published (immutable).
+  kStoreBadRange = 534,               // A ranged read lies outside the object.
+
   // Tokenizer (550-599).
   kTokenizerJsonTooLarge = 550,              // tokenizer.json larger than the configured limit.
   kTokenizerMalformedJson = 551,             // Not JSON, too deep, or a field missing / mistyped.
@@ -160,6 +202,79 @@ enum class ErrorCode : uint16_t {
   kAttestPublicKeyMismatch = 713,    // The bound public key differs from the expected one.
   kAttestBadPolicy = 714,            // A verification policy value is malformed.
   kAttestSimState = 715,             // The sim provider's state directory is unusable.
+  // Intel TDX quotes and collateral (720-739).
+  kTdxQuoteMalformed = 720,        // A TDX quote's lengths or layout are inconsistent or truncated.
+  kTdxUnsupportedQuote = 721,      // Quote version, body type, TEE type or key type not supported.
+  kTdxBadCertificationData = 722,  // Certification data is missing or not QE report + PCK chain.
+  kTdxQuoteSignatureInvalid = 723,     // The quote signature does not verify with its key.
+  kTdxQeReportSignatureInvalid = 724,  // The QE report signature does not verify with the PCK.
+  kTdxQeReportDataMismatch = 725,      // QE report data does not bind the attestation key.
+  kTdxPckExtensionInvalid = 726,       // The PCK certificate's SGX extensions are absent or bad.
+  kTdxCollateralMissing = 727,         // No collateral (tcbInfo, QE identity, CRL) for this quote.
+  kTdxCollateralMalformed = 728,       // A collateral file is not the Intel PCS shape.
+  kTdxCollateralSignatureInvalid = 729,  // A tcbInfo / QE identity signature does not verify.
+  kTdxCollateralExpired = 730,           // A tcbInfo / QE identity is past nextUpdate.
+  kTdxCollateralNotYetValid = 731,       // A tcbInfo / QE identity is issued after the time.
+  kTdxFmspcMismatch = 732,               // The tcbInfo's FMSPC or PCE id differs from the PCK's.
+  kTdxQeIdentityMismatch = 733,          // The QE report does not match Intel's QE identity.
+  kTdxModuleMismatch = 734,              // MRSIGNERSEAM / SEAM attributes differ from the tcbInfo.
+  kTdxTcbStatusNotAllowed = 735,         // The TCB status is not one the policy allows.
+  kTdxReportDataMismatch = 736,          // report_data differs from the policy's expected value.
+  // AMD SEV-SNP attestation reports (740-754).
+  kSnpReportMalformed = 740,        // An SNP report is not 1184 bytes, or evidence framing is bad.
+  kSnpUnsupportedVersion = 741,     // The report version is not 2 or 3.
+  kSnpReservedNonZero = 742,        // A reserved report field or policy bit is not as AMD requires.
+  kSnpCertTableMalformed = 743,     // The certificate table after the report is malformed.
+  kSnpMissingEndorsementKey = 744,  // No VCEK / VLEK certificate for the report's signing key.
+  kSnpBadEndorsementCert = 745,     // The VCEK / VLEK key is not P-384 or an AMD extension is bad.
+  kSnpProductMismatch = 746,        // VCEK, ASK and ARK name different products (Milan, ...).
+  kSnpSignatureInvalid = 747,       // The report signature does not verify with the VCEK / VLEK.
+  kSnpChipIdMismatch = 748,         // The report's chip_id differs from the VCEK's hwID.
+  kSnpTcbMismatch = 749,            // The reported TCB differs from the VCEK / VLEK's TCB.
+  kSnpTcbTooLow = 750,              // The reported TCB is below the policy's minimum.
+  kSnpMigrationAgent = 751,         // The guest allows a migration agent; the policy does not.
+  kSnpSmtNotAllowed = 752,          // The guest policy allows SMT; the verifier policy does not.
+  kSnpVmplMismatch = 753,           // The report's VMPL differs from the policy's required VMPL.
+  kSnpReportDataMismatch = 754,     // report_data differs from the policy's expected value.
+  // GCP Confidential Space attestation tokens (755-769).
+  kGcpMalformedToken = 755,     // Not three base64url parts, or header / payload not a JSON object.
+  kGcpTokenTooLarge = 756,      // The token, a part, x5c or JSON nesting is over its limit.
+  kGcpDuplicateJsonKey = 757,   // A JSON object in the token or JWKS has the same key twice.
+  kGcpBadHeader = 758,          // A JOSE header field is missing, mistyped or not understood.
+  kGcpBadClaim = 759,           // A required claim is missing, mistyped or out of range.
+  kGcpSignatureInvalid = 760,   // The RS256 signature does not verify with the signing key.
+  kGcpUnknownKeyId = 761,       // The token's kid is not in the JWKS (or it has no kid).
+  kGcpBadJwks = 762,            // A JWKS document is malformed or holds an unusable key.
+  kGcpWrongIssuer = 763,        // iss is not https://confidentialcomputing.googleapis.com.
+  kGcpWrongAudience = 764,      // aud does not name the expected audience.
+  kGcpExpired = 765,            // exp is at or before the verification time (minus skew).
+  kGcpNotYetValid = 766,        // nbf is after the verification time (plus skew).
+  kGcpWrongSoftware = 767,      // swname is not CONFIDENTIAL_SPACE.
+  kGcpHwModelNotAllowed = 768,  // hwmodel is not in the policy's allowed list.
+  // Nitro Secure Module provider, /dev/nsm (795-799; 790-794 are taken above).
+  kNsmBadRequest = 795,         // A request field is outside the NSM's limits (size, index).
+  kNsmMalformedResponse = 796,  // An NSM response is not the CBOR shape its request expects.
+  kNsmErrorResponse = 797,      // The NSM answered with an Error value (its name in detail).
+  kNsmDeviceError = 798,        // /dev/nsm cannot be opened or its ioctl failed.
+  // Evidence policy and TEE providers (770-799).
+  kPolicyMalformed = 770,  // A policy file is not valid JSON, or a value has the wrong type.
+  kPolicyUnsupportedVersion = 771,  // A policy file's "version" is not one this build reads.
+  kPolicyUnknownKey = 772,          // A policy object has a key the format does not define.
+  kPolicyMissingKey = 773,          // A policy object lacks a required key.
+  kPolicyBadValue = 774,            // A policy value is out of range or of the wrong size.
+  kPolicyUnknownPlatform = 775,     // A policy names a platform this build does not know.
+  kPolicyNoPlatforms = 776,         // A policy allows no platform at all.
+  kPolicyBadRoot = 777,             // A policy root file is unreadable or not a certificate.
+  kPolicyTooLarge = 778,            // A policy file is larger than kMaxPolicyFileBytes.
+  kPolicyUnknownEvidence = 780,     // Evidence bytes are no format the policy verifier knows.
+  kPolicyPlatformNotAllowed = 781,  // The evidence's platform is not allowed by the policy.
+  kPolicyUntrustedRoot = 782,       // Nitro-format evidence names no root the policy allows.
+  kPolicyBindingMismatch = 784,     // Report data does not bind the expected key and nonce.
+  kTsmUnavailable = 790,            // configfs-tsm is absent or refuses to create a report.
+  kTsmGenerationChanged = 791,      // A configfs-tsm report changed while it was being read.
+  kTsmBadReport = 792,              // A configfs-tsm outblob/provider is empty, oversized or wrong.
+  kTokenSocketUnavailable = 793,    // The Confidential Space token socket cannot be reached.
+  kTokenSocketBadResponse = 794,    // The token server answered with an error or malformed data.
 
   // Secure channel (650-699).
   kChannelBadMagic = 650,              // A frame header does not start with 0xCF4D.
@@ -184,7 +299,56 @@ enum class ErrorCode : uint16_t {
   kChannelIoError = 669,               // A socket operation failed (refused, reset, ...).
   kChannelBadAddress = 670,            // A transport address (host:port, cid:port) is malformed.
 
+  // Application protocol messages (1000-1019).
+  kProtocolMessageTooLarge = 1000,        // A message is longer than the protocol's size limit.
+  kProtocolBadCbor = 1001,                // A message is not one well-formed CBOR item in limits.
+  kProtocolNonCanonical = 1002,           // A message is valid CBOR but not deterministic.
+  kProtocolUnsupportedVersion = 1003,     // "v" (or user_data "protocol") is not a known version.
+  kProtocolUnknownKey = 1004,             // A map holds a key its message grammar lacks.
+  kProtocolMissingField = 1005,           // A required key is absent.
+  kProtocolBadField = 1006,               // A field has the wrong type, size or value.
+  kProtocolUnknownOp = 1007,              // "op" names an operation this version lacks.
+  kProtocolTooManyInputs = 1008,          // An embed request has more inputs than the limit.
+  kProtocolInputTooLarge = 1009,          // An input text is longer than the limit.
+  kProtocolNoInputs = 1010,               // An embed request has an empty "inputs" array.
+  kProtocolBadNonce = 1011,               // A nonce is empty or longer than 64 bytes.
+  kProtocolEmbeddingSizeMismatch = 1012,  // Embedding bytes or token counts disagree with count.
+
+  // Enclave runtime (1020-1049).
+  kEnclaveNonceTooShort = 1020,  // A nonce is shorter than a receipt's eat_nonce allows (8).
+  kEnclaveUnknownModel = 1021,   // A request names a model this enclave has not loaded.
+  kEnclaveBadConfig = 1022,      // The enclave's configuration is malformed or out of range.
+  kEnclaveShuttingDown = 1023,   // The server is stopping: no new handshake or request starts.
+
+  // Session client (1050-1079).
+  kClientBadUserData = 1050,             // The attested user_data is missing or malformed.
+  kClientBadResponse = 1051,             // A response record is not the answer to the request.
+  kClientRemoteError = 1052,             // The enclave answered the request with an error.
+  kClientBadResult = 1053,               // A result map is malformed or inconsistent.
+  kClientUnknownModel = 1054,            // A model that the attestation does not name.
+  kClientSessionClosed = 1055,           // The session failed earlier and refuses further use.
+  kClientReceiptInvalid = 1056,          // A receipt fails AIR checks not listed below.
+  kClientReceiptSignature = 1057,        // A receipt is not signed by the attested receipt key.
+  kClientReceiptRequestHash = 1058,      // A receipt's request_hash is not of the bytes sent.
+  kClientReceiptResponseHash = 1059,     // A receipt's response_hash is not of the result bytes.
+  kClientReceiptModelHash = 1060,        // A receipt's model differs from the attested model.
+  kClientReceiptAttestationHash = 1061,  // attestation_doc_hash is not the verified document's.
+  kClientReceiptSequence = 1062,         // A receipt's sequence_number does not increase.
+  kClientReceiptNonce = 1063,            // A receipt's eat_nonce differs from the sent nonce.
+  kClientReceiptSecurityMode = 1064,     // security_mode is not what the evidence allows.
+  kClientReceiptMeasurements = 1065,     // Receipt platform or measurements differ from evidence.
+  kClientEvidenceMismatch = 1066,        // Fresh evidence differs from the handshake's.
+
   // Command-line tools (900-949).
+
+  // Host relay and local stack (1080-1099).
+  kHostTooManyConnections = 1080,   // A client was refused: max_connections are open.
+  kHostUpstreamUnavailable = 1081,  // The enclave transport could not be reached in time.
+  kHostIdleTimeout = 1082,          // A connection was idle, or stalled mid-frame, too long.
+  kHostRecordFailed = 1083,         // A --record file could not be created or written.
+  kStackAlreadyRunning = 1084,      // `up` found a stack already running.
+  kStackStartFailed = 1085,         // A stack process exited or missed its ready deadline.
+  kStackBadState = 1086,            // A ready file or stack.json is missing or malformed.
 };
 
 // ErrorCodeName returns the stable upper-snake name of `code` (e.g. "CBOR_TRAILING_BYTES").

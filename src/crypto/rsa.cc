@@ -2,6 +2,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/param_build.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
@@ -53,7 +54,129 @@ bool SetOaep(EVP_PKEY_CTX* ctx, OaepMgf1Hash mgf1, std::span<const uint8_t> labe
   return true;
 }
 
+// Largest DER SubjectPublicKeyInfo for an 8192-bit modulus and a 64-bit exponent, with slack.
+constexpr size_t kMaxSpkiSize = 2048;
+// Largest public exponent accepted, in bytes (65537 in practice).
+constexpr size_t kMaxExponentBytes = 8;
+
+using ParamBldPtr =
+    std::unique_ptr<OSSL_PARAM_BLD, internal::Deleter<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>>;
+using ParamPtr = std::unique_ptr<OSSL_PARAM, internal::Deleter<OSSL_PARAM, OSSL_PARAM_free>>;
+
+// CheckPublic enforces the modulus size range and an odd modulus and exponent (e >= 3) on
+// `pkey`. OpenSSL's full public key check (SP 800-56B: a gcd of n with a primorial, about 1 ms
+// per key) is not run: for signature verification it adds nothing, since whoever supplies the
+// key could as well supply a well-formed one; OpenSSL's verify handles any n and e safely.
+Status CheckPublic(EVP_PKEY* pkey) {
+  if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
+    return Error{ErrorCode::kCryptoBadKey, "not an RSA key"};
+  }
+  int bits = EVP_PKEY_get_bits(pkey);
+  if (bits < kRsaMinModulusBits || bits > kRsaMaxModulusBits) {
+    return Error{ErrorCode::kCryptoBadKeyLength, "RSA modulus size outside 2048..8192 bits"};
+  }
+  BIGNUM* n_raw = nullptr;
+  BIGNUM* e_raw = nullptr;
+  const int n_ok = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n_raw);
+  const int e_ok = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e_raw);
+  internal::BignumPtr n(n_raw);
+  internal::BignumPtr e(e_raw);
+  if (n_ok != 1 || e_ok != 1) {
+    return internal::OpenSslError(ErrorCode::kCryptoBadKey, "RSA key without n or e");
+  }
+  if (!BN_is_odd(n.get()) || !BN_is_odd(e.get()) || BN_is_one(e.get()) ||
+      BN_num_bits(e.get()) > 64) {
+    return Error{ErrorCode::kCryptoBadKey, "RSA n or e even, e below 3 or over 64 bits"};
+  }
+  return OkStatus();
+}
+
 }  // namespace
+
+Result<RsaPublicKey> RsaPublicKey::FromSpkiDer(std::span<const uint8_t> spki) {
+  if (spki.size() > kMaxSpkiSize) {
+    return Error{ErrorCode::kCryptoBadKey, "SubjectPublicKeyInfo too large"};
+  }
+  const unsigned char* p = internal::DataOrEmpty(spki);
+  internal::PkeyRef pkey(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size())));  // NOLINT
+  if (!pkey) {
+    return internal::OpenSslError(ErrorCode::kCryptoBadKey, "not a DER SubjectPublicKeyInfo");
+  }
+  if (p != internal::DataOrEmpty(spki) + spki.size()) {
+    return Error{ErrorCode::kCryptoBadKey, "trailing bytes after SubjectPublicKeyInfo"};
+  }
+  EML_RETURN_IF_ERROR(CheckPublic(pkey.get()));
+  return RsaPublicKey(std::move(pkey));
+}
+
+Result<RsaPublicKey> RsaPublicKey::FromComponents(std::span<const uint8_t> modulus,
+                                                  std::span<const uint8_t> exponent) {
+  if (modulus.empty() || exponent.empty() || modulus.front() == 0 || exponent.front() == 0) {
+    return Error{ErrorCode::kCryptoBadKey, "RSA n or e empty or not minimally encoded"};
+  }
+  if (modulus.size() > static_cast<size_t>(kRsaMaxModulusBits / 8)) {
+    return Error{ErrorCode::kCryptoBadKeyLength, "RSA modulus over 8192 bits"};
+  }
+  if (exponent.size() > kMaxExponentBytes || (exponent.back() & 1) == 0 ||
+      (exponent.size() == 1 && exponent.front() < 3)) {
+    return Error{ErrorCode::kCryptoBadKey, "RSA public exponent even, below 3 or over 64 bits"};
+  }
+  int n_len = 0;
+  int e_len = 0;
+  EML_CHECK(internal::IntLength(modulus.size(), &n_len) &&
+            internal::IntLength(exponent.size(), &e_len));
+  internal::BignumPtr n(BN_bin2bn(modulus.data(), n_len, nullptr));
+  internal::BignumPtr e(BN_bin2bn(exponent.data(), e_len, nullptr));
+  ParamBldPtr bld(OSSL_PARAM_BLD_new());
+  if (n == nullptr || e == nullptr || bld == nullptr ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1) {
+    return internal::OpenSslError(ErrorCode::kCryptoLibraryFailure, "RSA parameter build");
+  }
+  ParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
+  internal::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (params == nullptr || ctx == nullptr || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
+    return internal::OpenSslError(ErrorCode::kCryptoBadKey, "RSA key from n and e");
+  }
+  internal::PkeyRef pkey(raw);
+  EML_RETURN_IF_ERROR(CheckPublic(pkey.get()));
+  return RsaPublicKey(std::move(pkey));
+}
+
+int RsaPublicKey::modulus_bits() const { return EVP_PKEY_get_bits(pkey_.get()); }
+
+std::vector<uint8_t> RsaPublicKey::SpkiDer() const {
+  int len = i2d_PUBKEY(pkey_.get(), nullptr);
+  EML_CHECK(len > 0);
+  std::vector<uint8_t> out(static_cast<size_t>(len));
+  unsigned char* p = out.data();
+  EML_CHECK(i2d_PUBKEY(pkey_.get(), &p) == len);
+  return out;
+}
+
+Status RsaPublicKey::VerifyPkcs1Sha256(std::span<const uint8_t> message,
+                                       std::span<const uint8_t> signature) const {
+  if (signature.size() != static_cast<size_t>(EVP_PKEY_get_size(pkey_.get()))) {
+    return Error{ErrorCode::kCryptoBadSignatureLength, "RSA signature is not modulus-sized"};
+  }
+  internal::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;  // Owned by ctx.
+  if (ctx == nullptr ||
+      EVP_DigestVerifyInit_ex(ctx.get(), &pctx, "SHA256", nullptr, nullptr, pkey_.get(), nullptr) !=
+          1 ||
+      EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
+    return internal::OpenSslError(ErrorCode::kCryptoLibraryFailure, "RSA verify init");
+  }
+  int rc = EVP_DigestVerify(ctx.get(), signature.data(), signature.size(),
+                            internal::DataOrEmpty(message), message.size());
+  internal::ClearOpenSslErrors();
+  if (rc != 1) {
+    return Error{ErrorCode::kCryptoSignatureInvalid, "RSA PKCS#1 v1.5 signature does not verify"};
+  }
+  return OkStatus();
+}
 
 Result<RsaPrivateKey> RsaPrivateKey::FromPkcs8Der(const SecretBytes& pkcs8) {
   std::span<const uint8_t> der = pkcs8.Reveal(InsecureSecretAccess::Get());
@@ -144,6 +267,24 @@ std::vector<uint8_t> RsaPrivateKey::PublicKeySpkiDer() const {
   std::vector<uint8_t> out(static_cast<size_t>(len));
   unsigned char* p = out.data();
   EML_CHECK(i2d_PUBKEY(pkey_.get(), &p) == len);
+  return out;
+}
+
+Result<std::vector<uint8_t>> RsaPrivateKey::SignPkcs1Sha256(
+    std::span<const uint8_t> message) const {
+  internal::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;  // Owned by ctx.
+  std::vector<uint8_t> out(static_cast<size_t>(EVP_PKEY_get_size(pkey_.get())));
+  size_t out_len = out.size();
+  if (ctx == nullptr ||
+      EVP_DigestSignInit_ex(ctx.get(), &pctx, "SHA256", nullptr, nullptr, pkey_.get(), nullptr) !=
+          1 ||
+      EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1 ||
+      EVP_DigestSign(ctx.get(), out.data(), &out_len, internal::DataOrEmpty(message),
+                     message.size()) != 1 ||
+      out_len != out.size()) {
+    return internal::OpenSslError(ErrorCode::kCryptoLibraryFailure, "RSA PKCS#1 v1.5 sign");
+  }
   return out;
 }
 

@@ -6,6 +6,9 @@
 #include <openssl/x509v3.h>
 
 #include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
 
 #include "crypto/hash.h"
 #include "crypto/internal/openssl_util.h"
@@ -241,6 +244,57 @@ Result<EcdsaPublicKey> Certificate::EcdsaKey() const {
 }
 
 std::array<uint8_t, 32> Certificate::Sha256Fingerprint() const { return Sha256(der_); }
+
+std::string Certificate::SubjectCommonName() const {
+  const X509_NAME* name = X509_get_subject_name(x509_.get());
+  int index = -1;
+  int last = -1;
+  while ((index = X509_NAME_get_index_by_NID(name, NID_commonName, index)) >= 0) {
+    last = index;
+  }
+  if (last < 0) {
+    return std::string();
+  }
+  const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, last));
+  unsigned char* utf8 = nullptr;
+  const int len = ASN1_STRING_to_UTF8(&utf8, data);
+  if (len < 0 || utf8 == nullptr) {
+    internal::ClearOpenSslErrors();
+    return std::string();
+  }
+  const std::span<const unsigned char> view(utf8, static_cast<size_t>(len));
+  std::string out(view.begin(), view.end());
+  OPENSSL_free(utf8);
+  return out;
+}
+
+Result<std::optional<std::vector<uint8_t>>> Certificate::ExtensionValue(
+    std::string_view dotted_oid) const {
+  // OBJ_txt2obj with no_name = 1 accepts only the numeric form; it needs a NUL-terminated copy.
+  const std::string oid_text(dotted_oid);
+  internal::ClearOpenSslErrors();
+  std::unique_ptr<ASN1_OBJECT, decltype(&ASN1_OBJECT_free)> oid(OBJ_txt2obj(oid_text.c_str(), 1),
+                                                                &ASN1_OBJECT_free);
+  if (oid == nullptr || oid_text.empty()) {
+    internal::ClearOpenSslErrors();
+    return Error{ErrorCode::kInvalidArgument, "not a dotted OID"};
+  }
+  const int index = X509_get_ext_by_OBJ(x509_.get(), oid.get(), -1);
+  if (index < 0) {
+    return std::optional<std::vector<uint8_t>>();
+  }
+  if (X509_get_ext_by_OBJ(x509_.get(), oid.get(), index) >= 0) {
+    return Error{ErrorCode::kX509ParseFailed, "extension " + oid_text + " appears twice"};
+  }
+  const ASN1_OCTET_STRING* value = X509_EXTENSION_get_data(X509_get_ext(x509_.get(), index));
+  const unsigned char* bytes = ASN1_STRING_get0_data(value);
+  const int len = ASN1_STRING_length(value);
+  if (len < 0 || (len > 0 && bytes == nullptr)) {
+    return Error{ErrorCode::kX509ParseFailed, "unreadable extension value"};
+  }
+  const std::span<const uint8_t> view(bytes, static_cast<size_t>(len));
+  return std::optional<std::vector<uint8_t>>(std::vector<uint8_t>(view.begin(), view.end()));
+}
 
 Result<Crl> Crl::FromDer(std::span<const uint8_t> der) {
   if (der.size() > kMaxCrlSize) {

@@ -16,6 +16,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -65,6 +66,15 @@ class Certificate {
   Result<EcdsaPublicKey> EcdsaKey() const;
   // Sha256Fingerprint is SHA-256 over the DER encoding (what pinning compares).
   std::array<uint8_t, 32> Sha256Fingerprint() const;
+  // SubjectCommonName returns the subject's commonName as UTF-8 (the last one when there are
+  // several), or an empty string when it has none or it does not convert.
+  std::string SubjectCommonName() const;
+  // ExtensionValue returns the bytes inside the extnValue OCTET STRING of the extension whose
+  // OID is `dotted_oid` (e.g. "1.3.6.1.4.1.3704.1.4"), or nullopt when the certificate has none.
+  // The bytes are whatever the issuer put there: callers parse them as untrusted input.
+  // Errors: kInvalidArgument (`dotted_oid` is not a dotted OID), kX509ParseFailed (the
+  // extension appears more than once).
+  Result<std::optional<std::vector<uint8_t>>> ExtensionValue(std::string_view dotted_oid) const;
 
  private:
   Certificate(internal::X509Ref x509, std::vector<uint8_t> der)

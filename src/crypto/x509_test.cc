@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -268,6 +270,60 @@ TEST(X509NitroRootTest, ParsesWithStableFingerprint) {
   EXPECT_THAT(VerifyChain(*pem, {}, roots, options), IsOk());
   options.verification_time_unix = 2600000000;  // 2052
   EXPECT_THAT(VerifyChain(*pem, {}, roots, options), HasError(ErrorCode::kX509Expired));
+}
+
+// A real AMD SEV-SNP VCEK (P-384) under ASK "SEV-Milan" and ARK "ARK-Milan" (RSA-4096,
+// RSASSA-PSS SHA-384, salt 48): RSA-PSS chains verify, and the private AMD extensions read back.
+TEST(X509AmdVcekTest, PssChainVerifiesAndExtensionsRead) {
+  Result<Certificate> vcek =
+      Certificate::FromDer(ReadFileBytes(SharedVectorPath("sevsnp/go-sev-guest/vcek.testcer.der")));
+  ASSERT_THAT(vcek, IsOk());
+  Result<std::vector<Certificate>> chain = Certificate::ParsePemBundle(
+      ReadFileText(SharedVectorPath("sevsnp/go-sev-guest/ask_ark_milan.pem")));
+  ASSERT_THAT(chain, IsOk());
+  ASSERT_EQ(chain->size(), 2u);
+  EXPECT_EQ(vcek->SubjectCommonName(), "SEV-VCEK");
+  EXPECT_EQ((*chain)[0].SubjectCommonName(), "SEV-Milan");
+  EXPECT_EQ((*chain)[1].SubjectCommonName(), "ARK-Milan");
+
+  ChainOptions options;
+  options.verification_time_unix = 1700000000;   // 2023-11-14, inside every validity period.
+  options.allow_missing_key_identifiers = true;  // AMD's VCEK has no authorityKeyIdentifier.
+  std::vector<Certificate> roots = {(*chain)[1]};
+  Result<VerifiedChain> verified =
+      VerifyChain(*vcek, std::span<const Certificate>(*chain).first(1), roots, options);
+  ASSERT_THAT(verified, IsOk());
+  EXPECT_EQ(verified->path().size(), 3u);
+  // A flipped bit in the VCEK's RSA-PSS signature breaks the chain.
+  std::vector<uint8_t> tampered(vcek->der().begin(), vcek->der().end());
+  tampered[tampered.size() - 10] ^= 0x01;
+  Result<Certificate> bad = Certificate::FromDer(tampered);
+  ASSERT_THAT(bad, IsOk());
+  EXPECT_THAT(VerifyChain(*bad, std::span<const Certificate>(*chain).first(1), roots, options),
+              HasError(ErrorCode::kX509BadSignature));
+
+  // hwID (1.3.6.1.4.1.3704.1.4): the raw 64-byte chip id; blSPL: DER INTEGER 2;
+  // productName: IA5String "Milan-B0".
+  Result<std::optional<std::vector<uint8_t>>> hwid = vcek->ExtensionValue("1.3.6.1.4.1.3704.1.4");
+  ASSERT_THAT(hwid, IsOk());
+  ASSERT_TRUE(hwid->has_value());
+  EXPECT_EQ(HexEncode(**hwid),
+            "3ac3fe21e13fb0990eb28a802e3fb6a29483a6b0753590c951bdd3b8e53786184ca39e359669a2b7"
+            "6a1936776b564ea464cdce40c05f63c9b610c5068b006b5d");
+  Result<std::optional<std::vector<uint8_t>>> bl_spl =
+      vcek->ExtensionValue("1.3.6.1.4.1.3704.1.3.1");
+  ASSERT_THAT(bl_spl, IsOk());
+  EXPECT_EQ(bl_spl->value(), (std::vector<uint8_t>{0x02, 0x01, 0x02}));
+  Result<std::optional<std::vector<uint8_t>>> product =
+      vcek->ExtensionValue("1.3.6.1.4.1.3704.1.2");
+  ASSERT_THAT(product, IsOk());
+  EXPECT_EQ(HexEncode(product->value()), "16084d696c616e2d4230");
+  // Absent extension; an OID that is not dotted decimal.
+  Result<std::optional<std::vector<uint8_t>>> absent = vcek->ExtensionValue("1.3.6.1.4.1.3704.1.5");
+  ASSERT_THAT(absent, IsOk());
+  EXPECT_FALSE(absent->has_value());
+  EXPECT_THAT(vcek->ExtensionValue("commonName"), HasError(ErrorCode::kInvalidArgument));
+  EXPECT_THAT(vcek->ExtensionValue(""), HasError(ErrorCode::kInvalidArgument));
 }
 
 }  // namespace

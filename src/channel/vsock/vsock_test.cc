@@ -2,7 +2,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <linux/vm_sockets.h>
 #include <sys/socket.h>
+
+#include <chrono>
 
 #include "testing/test_util.h"
 
@@ -40,6 +43,45 @@ TEST(VsockTest, SocketOpens) {
   VsockSocket moved = std::move(*socket);
   EXPECT_EQ(socket->fd(), -1);
   EXPECT_GE(moved.fd(), 0);
+}
+
+TEST(VsockTest, NonBlockingSocketAdoptAndRelease) {
+  Result<VsockSocket> socket = VsockSocket::OpenNonBlocking();
+  ASSERT_TRUE(socket.has_value()) << ToString(socket.error());
+  const int fd = socket->Release();
+  EXPECT_EQ(socket->fd(), -1);
+  ASSERT_GE(fd, 0);
+  VsockSocket adopted = VsockSocket::Adopt(fd);
+  EXPECT_EQ(adopted.fd(), fd);
+}
+
+// Without a vsock transport to that CID the kernel never answers: the deadline must end the
+// connect with a typed error instead of a hang.
+TEST(VsockTest, ConnectToAbsentCidFailsWithinDeadline) {
+  const auto start = std::chrono::steady_clock::now();
+  Result<std::unique_ptr<Stream>> stream = ConnectVsock({.cid = 4'000'000, .port = 5000}, 300);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(stream.has_value());
+  EXPECT_TRUE(stream.code() == ErrorCode::kChannelTimeout ||
+              stream.code() == ErrorCode::kChannelIoError)
+      << ToString(stream.error());
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
+}
+
+TEST(VsockTest, ListensOnAnyPortAndAcceptTimesOut) {
+  Result<std::unique_ptr<VsockListener>> listener =
+      ListenVsock({.cid = kVsockCidAny, .port = VMADDR_PORT_ANY});
+  ASSERT_TRUE(listener.has_value()) << ToString(listener.error());
+  EXPECT_NE((*listener)->port(), VMADDR_PORT_ANY);
+  EXPECT_THAT((*listener)->Accept(50), HasError(ErrorCode::kChannelTimeout));
+}
+
+TEST(VsockTest, ListenOnTakenPortFails) {
+  Result<std::unique_ptr<VsockListener>> first =
+      ListenVsock({.cid = kVsockCidAny, .port = VMADDR_PORT_ANY});
+  ASSERT_TRUE(first.has_value()) << ToString(first.error());
+  EXPECT_THAT(ListenVsock({.cid = kVsockCidAny, .port = (*first)->port()}),
+              HasError(ErrorCode::kChannelIoError));
 }
 
 }  // namespace

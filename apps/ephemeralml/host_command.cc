@@ -1,0 +1,113 @@
+#include "host_command.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "channel/net/net.h"
+#include "cli_util.h"
+#include "common/result.h"
+#include "host/relay.h"
+
+namespace eml::apps {
+namespace {
+
+struct HostFlags {
+  std::string listen;
+  std::string enclave;
+  std::string record_dir;
+  int max_connections = host::kDefaultMaxConnections;
+  int idle_timeout_ms = host::kDefaultIdleTimeoutMs;
+  std::string ready_file;
+};
+
+std::string FormatListen(const std::string& host, uint16_t port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+Result<int> RunHost(const HostFlags& flags) {
+  EML_ASSIGN_OR_RETURN(channel::net::HostPort listen, channel::net::ParseHostPort(flags.listen));
+  EML_ASSIGN_OR_RETURN(host::EnclaveAddress enclave, host::ParseEnclaveAddress(flags.enclave));
+
+  // Block the stop signals before the relay's thread starts, so it inherits the mask and only
+  // sigwait below takes them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  host::RelayOptions options;
+  options.listen_host = listen.host;
+  options.listen_port = listen.port;
+  options.enclave = enclave;
+  options.max_connections = flags.max_connections;
+  options.idle_timeout_ms = flags.idle_timeout_ms;
+  options.record_dir = flags.record_dir;
+  options.on_close = [](const host::ConnectionReport& r) {
+    std::fprintf(
+        stderr,
+        "ephemeralml host: connection %llu closed: %s (%s); c2e %llu bytes / %llu "
+        "frames, e2c %llu bytes / %llu frames\n",
+        static_cast<unsigned long long>(r.id), std::string(ErrorCodeName(r.close_reason)).c_str(),
+        r.reason_direction == host::Direction::kClientToEnclave ? "client side" : "enclave side",
+        static_cast<unsigned long long>(r.bytes_c2e), static_cast<unsigned long long>(r.frames_c2e),
+        static_cast<unsigned long long>(r.bytes_e2c),
+        static_cast<unsigned long long>(r.frames_e2c));
+  };
+  EML_ASSIGN_OR_RETURN(std::unique_ptr<host::Relay> relay, host::Relay::Start(options));
+
+  const std::string address = FormatListen(listen.host, relay->port());
+  nlohmann::json ready = {{"address", address},
+                          {"enclave", host::FormatEnclaveAddress(enclave)},
+                          {"pid", static_cast<int64_t>(::getpid())}};
+  if (!flags.record_dir.empty()) {
+    ready["record_dir"] = flags.record_dir;
+  }
+  if (!flags.ready_file.empty()) {
+    const std::string text = ready.dump() + "\n";
+    EML_RETURN_IF_ERROR(WriteFileAtomic(
+        flags.ready_file, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
+        0644, false));
+  }
+  std::fprintf(
+      stderr, "ephemeralml host: relaying %s -> %s%s\n", address.c_str(),
+      host::FormatEnclaveAddress(enclave).c_str(),
+      flags.record_dir.empty() ? "" : (" (recording to " + flags.record_dir + ")").c_str());
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  std::fprintf(stderr, "ephemeralml host: signal %d, stopping\n", signal_number);
+  relay->Stop();
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddHostCommands(CLI::App& app) {
+  auto flags = std::make_shared<HostFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "host", "Run the host's blind relay between clients and an enclave (holds no keys)");
+  cmd->add_option("--listen", flags->listen, "Client-facing HOST:PORT (port 0 picks one)")
+      ->required();
+  cmd->add_option("--enclave", flags->enclave,
+                  "Enclave transport: tcp:HOST:PORT, unix:PATH or vsock:CID:PORT")
+      ->required();
+  cmd->add_option("--record", flags->record_dir,
+                  "Store every relayed byte per connection and direction in DIR (debugging)");
+  cmd->add_option("--max-connections", flags->max_connections, "Client connections open at once")
+      ->check(CLI::Range(1, 65536));
+  cmd->add_option("--idle-timeout-ms", flags->idle_timeout_ms,
+                  "Close a connection when nothing moved for this long")
+      ->check(CLI::Range(1, 86'400'000));
+  cmd->add_option("--ready-file", flags->ready_file, "Write this JSON file once listening");
+  cmd->callback([flags] { FinishCommand(RunHost(*flags)); });
+}
+
+}  // namespace eml::apps

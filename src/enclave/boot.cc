@@ -1,0 +1,140 @@
+#include "enclave/boot.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "common/encoding.h"
+#include "common/error.h"
+#include "protocol/messages.h"
+
+namespace eml::enclave {
+namespace {
+
+constexpr std::string_view kTcpPrefix = "tcp:";
+constexpr std::string_view kUnixPrefix = "unix:";
+
+Status WriteAll(int fd, std::string_view contents) {
+  size_t written = 0;
+  while (written < contents.size()) {
+    const ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return Error{ErrorCode::kIoError, "write failed"};
+    }
+    written += static_cast<size_t>(n);
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<ListenAddress> ParseListenAddress(std::string_view text) {
+  ListenAddress address;
+  if (text.starts_with(kTcpPrefix)) {
+    Result<channel::net::HostPort> host_port =
+        channel::net::ParseHostPort(text.substr(kTcpPrefix.size()));
+    if (!host_port.has_value()) {
+      return Error{ErrorCode::kEnclaveBadConfig,
+                   "--listen tcp:HOST:PORT: " + ToString(host_port.error())};
+    }
+    address.kind = ListenAddress::Kind::kTcp;
+    address.tcp = *std::move(host_port);
+    return address;
+  }
+  if (text.starts_with(kUnixPrefix) && text.size() > kUnixPrefix.size()) {
+    address.kind = ListenAddress::Kind::kUnix;
+    address.unix_path = std::string(text.substr(kUnixPrefix.size()));
+    return address;
+  }
+  return Error{ErrorCode::kEnclaveBadConfig, "--listen wants tcp:HOST:PORT or unix:PATH"};
+}
+
+Result<std::unique_ptr<channel::net::Listener>> Listen(const ListenAddress& address) {
+  switch (address.kind) {
+    case ListenAddress::Kind::kTcp:
+      return channel::net::ListenTcp(address.tcp);
+    case ListenAddress::Kind::kUnix:
+      return channel::net::ListenUnix(address.unix_path);
+  }
+  return Error{ErrorCode::kEnclaveBadConfig, "unknown address kind"};
+}
+
+std::string FormatListenAddress(const ListenAddress& address, uint16_t bound_port) {
+  switch (address.kind) {
+    case ListenAddress::Kind::kTcp: {
+      const std::string& host = address.tcp.host;
+      const bool v6 = host.find(':') != std::string::npos;
+      return std::string(kTcpPrefix) + (v6 ? "[" + host + "]" : host) + ":" +
+             std::to_string(bound_port);
+    }
+    case ListenAddress::Kind::kUnix:
+      return std::string(kUnixPrefix) + address.unix_path;
+  }
+  return "";
+}
+
+std::string MeasuredConfigJson(const MeasuredConfig& config) {
+  // nlohmann::json objects keep keys sorted; dump() with no indent is compact.
+  nlohmann::json json = {
+      {"platform", config.platform},
+      {"model_id", config.model_id},
+      {"model_hash", HexEncode(config.model_hash)},
+      {"model_hash_scheme", config.model_hash_scheme},
+      {"precision", config.precision},
+      {"max_sessions", config.max_sessions},
+      {"protocol", protocol::kChannelProtocolVersion},
+      {"message_version", protocol::kMessageVersion},
+  };
+  return json.dump();
+}
+
+std::string ReadyFileJson(const ReadyInfo& info) {
+  nlohmann::json pcrs = nlohmann::json::object();
+  for (const auto& [index, value] : info.pcrs) {
+    pcrs[std::to_string(index)] = HexEncode(value);
+  }
+  nlohmann::json json = {
+      {"address", info.address},   {"platform", info.platform},
+      {"sim_root", info.sim_root}, {"pcrs", pcrs},
+      {"model_id", info.model_id}, {"pid", info.pid},
+  };
+  return json.dump() + "\n";
+}
+
+Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents) {
+  const std::filesystem::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Error{ErrorCode::kIoError, "cannot create " + tmp.string()};
+  }
+  Status written = WriteAll(fd, contents);
+  if (written.has_value() && ::fsync(fd) != 0) {
+    written = Error{ErrorCode::kIoError, "fsync failed"};
+  }
+  if (::close(fd) != 0 && written.has_value()) {
+    written = Error{ErrorCode::kIoError, "close failed"};
+  }
+  if (written.has_value() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    written = Error{ErrorCode::kIoError, "cannot rename to " + path.string()};
+  }
+  if (!written.has_value()) {
+    ::unlink(tmp.c_str());
+  }
+  return written;
+}
+
+std::string ModelIdFromDirectory(const std::filesystem::path& dir) {
+  std::filesystem::path normal = dir.lexically_normal();
+  if (normal.filename().empty()) {
+    normal = normal.parent_path();
+  }
+  return normal.filename().string();
+}
+
+}  // namespace eml::enclave

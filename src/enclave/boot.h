@@ -1,0 +1,84 @@
+#pragma once
+// Posture: ParseListenAddress reads a command-line value (the operator's, not a peer's).
+//
+// eml::enclave boot helpers for apps/ephemeralml-enclave: the listen address, the measured
+// configuration (what PCR1 hashes), the ready file, and atomic file writes.
+//
+// Measurements of the sim enclave (DESIGN.md section 5.1):
+//   PCR0 = SHA-384 of the bytes of the running binary (/proc/self/exe);
+//   PCR1 = SHA-384 of MeasuredConfigJson: the effective configuration that decides what the
+//          enclave computes and under which bounds: platform, model id, model hash and scheme,
+//          precision, max sessions and the application protocol versions. Values that vary per
+//          run without changing behaviour are left out: the listen address, the state, model
+//          and ready-file paths, the thread count (a performance knob), the pid;
+//   PCR2 = SHA-384 of the trust anchors the enclave carries: the sim root certificate (DER).
+//
+// Thread safety: pure functions, except WriteFileAtomically (one writer per path).
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "air/claims.h"
+#include "channel/net/net.h"
+#include "common/result.h"
+
+namespace eml::enclave {
+
+struct ListenAddress {
+  enum class Kind { kTcp, kUnix };
+  Kind kind = Kind::kTcp;
+  channel::net::HostPort tcp;  // kTcp
+  std::string unix_path;       // kUnix
+};
+
+// ParseListenAddress parses "tcp:HOST:PORT" (HOST an IP literal, [v6] or localhost) or
+// "unix:PATH". Errors: kEnclaveBadConfig.
+Result<ListenAddress> ParseListenAddress(std::string_view text);
+
+// Listen opens the listener. Errors: channel::net's (kChannelBadAddress, kChannelIoError).
+Result<std::unique_ptr<channel::net::Listener>> Listen(const ListenAddress& address);
+
+// FormatListenAddress renders the address clients use: "tcp:HOST:PORT" with the bound port (IPv6
+// hosts in brackets), or "unix:PATH".
+std::string FormatListenAddress(const ListenAddress& address, uint16_t bound_port);
+
+struct MeasuredConfig {
+  std::string platform;  // "sim"
+  std::string model_id;
+  air::Sha256Digest model_hash{};
+  std::string model_hash_scheme;
+  std::string precision;  // "fp32", "bf16", "int8"
+  size_t max_sessions = 0;
+};
+
+// MeasuredConfigJson returns the canonical JSON (keys sorted, no spaces, hashes as lowercase
+// hex) of `config` plus "protocol": 4 and "message_version": 1. PCR1 is SHA-384 of these bytes.
+std::string MeasuredConfigJson(const MeasuredConfig& config);
+
+struct ReadyInfo {
+  std::string address;                            // FormatListenAddress
+  std::string platform;                           // "sim"
+  std::string sim_root;                           // path of the sim root certificate (PEM)
+  std::map<uint32_t, std::vector<uint8_t>> pcrs;  // 0, 1, 2
+  std::string model_id;
+  int64_t pid = 0;
+};
+
+// ReadyFileJson returns the ready file: {"address", "platform", "sim_root", "pcrs": {"0": hex,
+// "1": hex, "2": hex}, "model_id", "pid"} (README "binaries and the local stack").
+std::string ReadyFileJson(const ReadyInfo& info);
+
+// WriteFileAtomically writes `contents` to a temporary file beside `path`, syncs it and renames
+// it over `path`, so readers see the old file or the whole new one. Errors: kIoError.
+Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents);
+
+// ModelIdFromDirectory returns the last non-empty component of `dir` ("all-MiniLM-L6-v2").
+std::string ModelIdFromDirectory(const std::filesystem::path& dir);
+
+}  // namespace eml::enclave

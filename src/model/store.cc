@@ -1,0 +1,27 @@
+#include "model/store.h"
+
+#include <system_error>
+
+#include "model/stores/file_store.h"
+
+namespace eml::model {
+
+Result<std::unique_ptr<ModelStore>> OpenModelStore(std::string_view url) {
+  const size_t colon = url.find("://");
+  if (colon == std::string_view::npos || colon == 0) {
+    return Error{ErrorCode::kStoreBadUrl, "store URL needs a scheme, e.g. file:///srv/models"};
+  }
+  const std::string_view scheme = url.substr(0, colon);
+  const std::string_view rest = url.substr(colon + 3);
+  // The table of implementations (STYLE.md L3: explicit wiring, no registry).
+  if (scheme == "file") {
+    return stores::FileStore::Open(std::filesystem::path(std::string(rest)));
+  }
+  if (scheme == "s3") {
+    return Error{ErrorCode::kStoreUnsupportedScheme, "s3:// stores are not implemented yet"};
+  }
+  return Error{ErrorCode::kStoreUnsupportedScheme,
+               "unsupported store scheme \"" + std::string(scheme) + "\" (supported: file)"};
+}
+
+}  // namespace eml::model
