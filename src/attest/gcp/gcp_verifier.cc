@@ -8,6 +8,7 @@
 
 #include "attest/gcp/claims.h"
 #include "attest/gcp/jwt.h"
+#include "attest/internal/report_builder.h"
 #include "common/encoding.h"
 #include "common/secret_bytes.h"
 #include "crypto/hash.h"
@@ -28,39 +29,7 @@ std::string Join(const std::vector<std::string>& parts) {
   return out;
 }
 
-// ReportBuilder appends steps and tracks whether any failed.
-class ReportBuilder {
- public:
-  explicit ReportBuilder(VerificationReport& report) : report_(report) {}
-
-  void Pass(const char* name, std::string detail = "") {
-    report_.steps.push_back({name, StepStatus::kPassed, ErrorCode::kOk, std::move(detail)});
-  }
-  void Skip(const char* name, std::string detail) {
-    report_.steps.push_back({name, StepStatus::kNotApplicable, ErrorCode::kOk, std::move(detail)});
-  }
-  void NotRun(const char* name) {
-    report_.steps.push_back({name, StepStatus::kNotRun, ErrorCode::kOk, "earlier step failed"});
-  }
-  void Fail(const char* name, const Error& error) {
-    report_.steps.push_back({name, StepStatus::kFailed, error.code, error.detail});
-    failed_ = true;
-  }
-  // Record passes or fails `name` by `status`; returns whether it passed.
-  bool Record(const char* name, const Status& status) {
-    if (status.has_value()) {
-      Pass(name);
-      return true;
-    }
-    Fail(name, status.error());
-    return false;
-  }
-  bool failed() const { return failed_; }
-
- private:
-  VerificationReport& report_;
-  bool failed_ = false;
-};
+using ::eml::attest::internal::ReportBuilder;
 
 constexpr const char* kPkiKeySteps[] = {"certificates", "root_pin", "certificate_chain",
                                         "leaf_constraints"};

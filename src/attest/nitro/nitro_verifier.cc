@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "attest/internal/report_builder.h"
 #include "attest/nitro/document.h"
 #include "common/secret_bytes.h"
 #include "cose/sign1.h"
@@ -20,39 +21,7 @@ bool SameBytes(std::span<const uint8_t> a, std::span<const uint8_t> b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
 
-// ReportBuilder appends steps and tracks whether any failed.
-class ReportBuilder {
- public:
-  explicit ReportBuilder(VerificationReport& report) : report_(report) {}
-
-  void Pass(const char* name, std::string detail = "") {
-    report_.steps.push_back({name, StepStatus::kPassed, ErrorCode::kOk, std::move(detail)});
-  }
-  void Skip(const char* name, std::string detail) {
-    report_.steps.push_back({name, StepStatus::kNotApplicable, ErrorCode::kOk, std::move(detail)});
-  }
-  void NotRun(const char* name) {
-    report_.steps.push_back({name, StepStatus::kNotRun, ErrorCode::kOk, "earlier step failed"});
-  }
-  void Fail(const char* name, const Error& error) {
-    report_.steps.push_back({name, StepStatus::kFailed, error.code, error.detail});
-    failed_ = true;
-  }
-  // Record passes or fails `name` by `status`; returns whether it passed.
-  bool Record(const char* name, const Status& status, std::string pass_detail = "") {
-    if (status.has_value()) {
-      Pass(name, std::move(pass_detail));
-      return true;
-    }
-    Fail(name, status.error());
-    return false;
-  }
-  bool failed() const { return failed_; }
-
- private:
-  VerificationReport& report_;
-  bool failed_ = false;
-};
+using ::eml::attest::internal::ReportBuilder;
 
 struct CertificateSet {
   crypto::Certificate leaf;

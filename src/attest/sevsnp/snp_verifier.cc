@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "attest/internal/report_builder.h"
 #include "attest/sevsnp/amd_roots.h"
 #include "attest/sevsnp/evidence.h"
 #include "attest/sevsnp/vcek.h"
@@ -21,38 +22,7 @@ constexpr size_t kHostDataBytes = 32;
 constexpr size_t kReportDataBytes = 64;
 constexpr size_t kTurinHwIdBytes = 8;
 
-// ReportBuilder appends steps and tracks whether any failed.
-class ReportBuilder {
- public:
-  explicit ReportBuilder(VerificationReport& report) : report_(report) {}
-
-  void Pass(const char* name, std::string detail = "") {
-    report_.steps.push_back({name, StepStatus::kPassed, ErrorCode::kOk, std::move(detail)});
-  }
-  void Skip(const char* name, std::string detail) {
-    report_.steps.push_back({name, StepStatus::kNotApplicable, ErrorCode::kOk, std::move(detail)});
-  }
-  void NotRun(const char* name) {
-    report_.steps.push_back({name, StepStatus::kNotRun, ErrorCode::kOk, "earlier step failed"});
-  }
-  void Fail(const char* name, const Error& error) {
-    report_.steps.push_back({name, StepStatus::kFailed, error.code, error.detail});
-    failed_ = true;
-  }
-  bool Record(const char* name, const Status& status, std::string pass_detail = "") {
-    if (status.has_value()) {
-      Pass(name, std::move(pass_detail));
-      return true;
-    }
-    Fail(name, status.error());
-    return false;
-  }
-  bool failed() const { return failed_; }
-
- private:
-  VerificationReport& report_;
-  bool failed_ = false;
-};
+using ::eml::attest::internal::ReportBuilder;
 
 constexpr const char* kCertificateSteps[] = {"endorsement_key",  "product", "certificate_chain",
                                              "report_signature", "chip_id", "reported_tcb",
