@@ -248,14 +248,12 @@ Status CheckPolicy(const Policy& policy) {
 
 Result<std::unique_ptr<GcpVerifier>> GcpVerifier::NewPki(crypto::Certificate root, Policy policy) {
   EML_RETURN_IF_ERROR(CheckPolicy(policy));
-  return std::unique_ptr<GcpVerifier>(
-      new GcpVerifier(Kind::kPki, std::move(root), std::nullopt, std::move(policy)));
+  return std::unique_ptr<GcpVerifier>(new GcpVerifier(std::move(root), std::move(policy)));
 }
 
 Result<std::unique_ptr<GcpVerifier>> GcpVerifier::NewOidc(Jwks jwks, Policy policy) {
   EML_RETURN_IF_ERROR(CheckPolicy(policy));
-  return std::unique_ptr<GcpVerifier>(
-      new GcpVerifier(Kind::kOidc, std::nullopt, std::move(jwks), std::move(policy)));
+  return std::unique_ptr<GcpVerifier>(new GcpVerifier(std::move(jwks), std::move(policy)));
 }
 
 Result<Verification> GcpVerifier::Verify(std::span<const uint8_t> evidence,
