@@ -11,6 +11,7 @@
 namespace eml::model {
 namespace {
 
+using internal::JsonMember;
 using internal::JsonValue;
 
 constexpr std::string_view kSchemeSingle = "sha256-single";
@@ -303,9 +304,9 @@ JsonValue Int(uint64_t i) {
   v.integer = i;
   return v;
 }
-JsonValue Obj(std::vector<std::pair<std::string, JsonValue>> members) {
+JsonValue Obj(std::vector<JsonMember> members) {
   std::sort(members.begin(), members.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+            [](const auto& a, const auto& b) { return a.key < b.key; });
   JsonValue v;
   v.kind = JsonValue::Kind::kObject;
   v.members = std::move(members);

@@ -456,10 +456,11 @@ TdxVerifier::~TdxVerifier() = default;
 
 Result<std::unique_ptr<TdxVerifier>> TdxVerifier::New(crypto::Certificate root,
                                                       Collateral collateral, Policy policy) {
-  for (const auto& [name, value] : policy.measurement_pins) {
+  for (const auto& pin : policy.measurement_pins) {
+    const std::string& name = pin.first;  // a plain reference: clang 14 cannot capture bindings
     const bool known = std::any_of(std::begin(kMeasurementNames), std::end(kMeasurementNames),
                                    [&](const char* known_name) { return name == known_name; });
-    if (!known || value.size() != kMeasurementBytes) {
+    if (!known || pin.second.size() != kMeasurementBytes) {
       return Error{ErrorCode::kAttestBadPolicy, "bad measurement pin \"" + name + "\""};
     }
   }

@@ -158,10 +158,10 @@ class Parser {
       if (!seen.insert(key).second) {
         return Error{ErrorCode::kManifestDuplicateKey, "duplicate key \"" + key + "\""};
       }
-      if (!v.members.empty() && !(v.members.back().first < key)) {
+      if (!v.members.empty() && !(v.members.back().key < key)) {
         return NonCanonical("keys not in ascending order at \"" + key + "\"");
       }
-      v.members.emplace_back(std::move(key), std::move(value));
+      v.members.push_back(JsonMember{std::move(key), std::move(value)});
       if (Consume('}')) {
         return v;
       }
@@ -451,13 +451,13 @@ void WriteCanonicalJson(const JsonValue& value, std::string* out) {
     case JsonValue::Kind::kObject:
       out->push_back('{');
       for (size_t i = 0; i < value.members.size(); ++i) {
-        EML_CHECK(i == 0 || value.members[i - 1].first < value.members[i].first);
+        EML_CHECK(i == 0 || value.members[i - 1].key < value.members[i].key);
         if (i > 0) {
           out->push_back(',');
         }
-        WriteString(value.members[i].first, out);
+        WriteString(value.members[i].key, out);
         out->push_back(':');
-        WriteCanonicalJson(value.members[i].second, out);
+        WriteCanonicalJson(value.members[i].value, out);
       }
       out->push_back('}');
       return;

@@ -31,14 +31,23 @@ struct CanonicalJsonLimits {
   size_t max_depth = 8;
 };
 
+struct JsonMember;
+
 struct JsonValue {
   enum class Kind { kNull, kBool, kInteger, kString, kArray, kObject };
   Kind kind = Kind::kNull;
   bool boolean = false;
   uint64_t integer = 0;
   std::string string;
-  std::vector<JsonValue> items;                            // kArray
-  std::vector<std::pair<std::string, JsonValue>> members;  // kObject, sorted by key
+  std::vector<JsonValue> items;     // kArray
+  std::vector<JsonMember> members;  // kObject, sorted by key
+};
+
+// A named struct rather than std::pair: a vector of pairs holding the still-incomplete JsonValue
+// is not valid C++ (libstdc++ rejects it under clang).
+struct JsonMember {
+  std::string key;
+  JsonValue value;
 };
 
 // ParseCanonicalJson parses `bytes` as one canonical JSON object.
