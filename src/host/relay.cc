@@ -351,6 +351,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
     }
     pipe.offset += bytes.size();
+    // Counted when handed to the destination, like --record, so that a report taken at shutdown
+    // (before the write's completion handler runs) still names every relayed byte and frame.
+    pipe.bytes += bytes.size();
+    if (pipe.remaining == 0) {
+      ++pipe.frames;
+    }
     WithSource(pipe, [&](auto&, auto& to) {
       asio::async_write(to, asio::buffer(bytes.data(), bytes.size()),
                         [self = shared_from_this(), &pipe](error_code ec, size_t n) {
@@ -359,7 +365,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     });
   }
 
-  void OnWritten(Pipe& pipe, error_code ec, size_t n) {
+  void OnWritten(Pipe& pipe, error_code ec, size_t /*written*/) {
     if (closed_) {
       return;
     }
@@ -371,13 +377,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return;
     }
     last_activity_ = Clock::now();
-    pipe.bytes += n;
     ReadPayload(pipe);
   }
 
   void ReadPayload(Pipe& pipe) {
     if (pipe.remaining == 0) {
-      ++pipe.frames;
       pipe.frame_started.reset();
       ReadHeader(pipe);
       return;
