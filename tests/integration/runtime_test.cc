@@ -116,6 +116,17 @@ class EnclaveProcess {
 
   const nlohmann::json& ready() const { return ready_; }
   std::string log() const { return testing::ReadFileText(log_); }
+  // LogEventually waits up to 10 s for `needle` in the log: the enclave writes a session's end
+  // after the peer may already have seen the connection close.
+  std::string LogEventually(const std::string& needle) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::string text = log();
+    while (text.find(needle) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      text = log();
+    }
+    return text;
+  }
   const fs::path& dir() const { return dir_; }
 
   host::EnclaveAddress address() const {
@@ -423,7 +434,8 @@ TEST_F(RuntimeTest, BitFlipEndsOnlyThatSession) {
   EXPECT_FALSE(third.has_value());
   EXPECT_THAT((*victim_session)->Embed(texts), testing::HasError(ErrorCode::kClientSessionClosed));
   others.join();
-  EXPECT_THAT(tcp_->log(), HasSubstr("CHANNEL_RECORD_OPEN_FAILED"));
+  EXPECT_THAT(tcp_->LogEventually("CHANNEL_RECORD_OPEN_FAILED"),
+              HasSubstr("CHANNEL_RECORD_OPEN_FAILED"));
 }
 
 // A flipped bit in a response fails authentication at the client.
@@ -522,7 +534,7 @@ TEST_F(RuntimeTest, ReplayedRequestIsRefusedByTheEnclave) {
   ASSERT_TRUE((*session)->Embed(texts).has_value());
   ASSERT_TRUE((*session)->Embed(texts).has_value());
   EXPECT_FALSE((*session)->Embed(texts).has_value());  // request 2's record sent again
-  EXPECT_THAT(tcp_->log(), HasSubstr("CHANNEL_REPLAYED_RECORD"));
+  EXPECT_THAT(tcp_->LogEventually("CHANNEL_REPLAYED_RECORD"), HasSubstr("CHANNEL_REPLAYED_RECORD"));
 }
 
 TEST_F(RuntimeTest, ReplayedResponseIsRefusedByTheClient) {
