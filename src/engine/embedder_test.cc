@@ -106,7 +106,9 @@ TEST_F(EmbedderTest, MegabyteTextIsTruncatedQuickly) {
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->token_counts[0], 40u);
   ExpectRowMatches(*r, 0, big);
-  EXPECT_LT(elapsed, std::chrono::seconds(2));  // One UTF-8 scan + 40 tokens; ~ms in practice.
+  // One UTF-8 scan + 40 tokens: milliseconds in practice. The bound only catches work that grows
+  // with the whole text (seconds to minutes), with room for sanitizers on a loaded machine.
+  EXPECT_LT(elapsed, std::chrono::seconds(30));
 }
 
 TEST_F(EmbedderTest, InvalidUtf8FailsTheWholeCall) {
