@@ -168,17 +168,25 @@ Status ReadSeenCti(ObjectReader& r, VerifyPolicy* p) {
   if (!list.is_array()) {
     return BadJson("verify_policy.seen_cti_hex must be a list");
   }
-  auto seen = std::make_shared<std::set<std::vector<uint8_t>>>();
+  // Fixed-size keys: GCC 12 at -O3 warns (falsely) on set<vector<uint8_t>> comparisons.
+  auto seen = std::make_shared<std::set<Cti>>();
   for (const Json& item : list) {
     if (!item.is_string()) {
       return BadJson("verify_policy.seen_cti_hex items must be strings");
     }
     EML_ASSIGN_OR_RETURN(std::vector<uint8_t> cti,
                          HexDecodeExact(item.get<std::string>(), kCtiBytes));
-    seen->insert(std::move(cti));
+    Cti key{};
+    std::copy(cti.begin(), cti.end(), key.begin());
+    seen->insert(key);
   }
   p->is_cti_seen = [seen](std::span<const uint8_t> cti) {
-    return seen->count(std::vector<uint8_t>(cti.begin(), cti.end())) != 0;
+    if (cti.size() != kCtiBytes) {
+      return false;
+    }
+    Cti key{};
+    std::copy(cti.begin(), cti.end(), key.begin());
+    return seen->count(key) != 0;
   };
   return OkStatus();
 }

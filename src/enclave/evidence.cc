@@ -31,12 +31,33 @@ std::optional<std::vector<uint8_t>> Copy(std::optional<std::span<const uint8_t>>
 }  // namespace
 
 SimEvidenceSource::SimEvidenceSource(attest::sim::SimProvider provider, NowMs now_ms)
-    : provider_(std::move(provider)), now_ms_(now_ms ? std::move(now_ms) : NowMs(SystemNowMs)) {
+    : provider_(std::make_shared<const attest::sim::SimProvider>(std::move(provider))),
+      now_ms_(now_ms ? std::move(now_ms) : NowMs(SystemNowMs)) {
   measurements_.measurement_type = std::string(air::kMeasurementTypeNitro);
-  measurements_.pcr0 = PcrOrEmpty(provider_.pcrs(), 0);
-  measurements_.pcr1 = PcrOrEmpty(provider_.pcrs(), 1);
-  measurements_.pcr2 = PcrOrEmpty(provider_.pcrs(), 2);
-  issuer_ = "ephemeralml-enclave/" + provider_.module_id();
+  measurements_.pcr0 = PcrOrEmpty(provider_->pcrs(), 0);
+  measurements_.pcr1 = PcrOrEmpty(provider_->pcrs(), 1);
+  measurements_.pcr2 = PcrOrEmpty(provider_->pcrs(), 2);
+  issuer_ = "ephemeralml-enclave/" + provider_->module_id();
+}
+
+std::shared_ptr<const attest::sim::SimProvider> SimEvidenceSource::provider() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return provider_;
+}
+
+Result<std::shared_ptr<const attest::sim::SimProvider>> SimEvidenceSource::CurrentProvider(
+    int64_t now_s) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (now_s < provider_->leaf().not_after_unix() - kRenewBeforeS) {
+    return provider_;
+  }
+  Result<attest::sim::SimProvider> renewed = provider_->Renewed(now_s);
+  if (renewed.has_value()) {
+    provider_ = std::make_shared<const attest::sim::SimProvider>(*std::move(renewed));
+  } else if (now_s >= provider_->leaf().not_after_unix()) {
+    return renewed.error();  // the old leaf cannot sign any more: say why renewal failed
+  }
+  return provider_;
 }
 
 Result<std::vector<uint8_t>> SimEvidenceSource::Attest(
@@ -46,7 +67,10 @@ Result<std::vector<uint8_t>> SimEvidenceSource::Attest(
   request.public_key = Copy(public_key);
   request.nonce = Copy(nonce);
   request.user_data = std::vector<uint8_t>(user_data.begin(), user_data.end());
-  return provider_.Attest(request, now_ms_());
+  const uint64_t now_ms = now_ms_();
+  EML_ASSIGN_OR_RETURN(std::shared_ptr<const attest::sim::SimProvider> provider,
+                       CurrentProvider(static_cast<int64_t>(now_ms / 1000)));
+  return provider->Attest(request, now_ms);
 }
 
 Result<std::vector<uint8_t>> HandshakeAttester::Attest(std::span<const uint8_t> nonce,

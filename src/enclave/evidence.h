@@ -19,6 +19,8 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -55,7 +57,10 @@ class EvidenceSource {
 
 // SimEvidenceSource: sim documents. Receipts from it are "evaluation": the sim root proves
 // nothing about hardware. Measurements are PCR0, PCR1 and PCR2 of the provider, type
-// "nitro-pcr" (the sim format is Nitro's).
+// "nitro-pcr" (the sim format is Nitro's). The provider's leaf lives kLeafLifetimeS (3 h); from
+// kRenewBeforeS before its end, Attest renews it (SimProvider::Renewed: same root, PCRs and
+// module id) so an enclave keeps attesting for as long as it runs. A failed renewal is
+// retried on the next Attest while the old leaf is still valid, then reported.
 class SimEvidenceSource final : public EvidenceSource {
  public:
   // NowMs returns Unix milliseconds (the document timestamp).
@@ -72,10 +77,19 @@ class SimEvidenceSource final : public EvidenceSource {
   std::string_view security_mode() const override { return air::kSecurityModeEvaluation; }
   const std::string& issuer() const override { return issuer_; }
 
-  const attest::sim::SimProvider& provider() const EML_LIFETIME_BOUND { return provider_; }
+  // provider: the provider in use now (renewal replaces it; the PCRs and root never change).
+  std::shared_ptr<const attest::sim::SimProvider> provider() const;
+
+  static constexpr int64_t kRenewBeforeS = 15 * 60;
 
  private:
-  attest::sim::SimProvider provider_;
+  // CurrentProvider returns a provider whose leaf is valid for at least kRenewBeforeS after
+  // `now_s` when renewal works, else the current one while its leaf lasts, else the renewal's
+  // error.
+  Result<std::shared_ptr<const attest::sim::SimProvider>> CurrentProvider(int64_t now_s) const;
+
+  mutable std::mutex mutex_;
+  mutable std::shared_ptr<const attest::sim::SimProvider> provider_;  // guarded by mutex_
   NowMs now_ms_;
   air::Measurements measurements_;
   std::string issuer_;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <system_error>
@@ -215,17 +216,20 @@ std::map<uint32_t, std::vector<uint8_t>> SimPcrs(const MeasuredInputs& inputs) {
   return pcrs;
 }
 
-Result<SimProvider> SimProvider::Create(const std::filesystem::path& state_dir,
-                                        const MeasuredInputs& inputs, int64_t now_unix) {
-  if (now_unix < 0) {
-    return Error{ErrorCode::kInvalidArgument, "now_unix is negative"};
-  }
-  EML_ASSIGN_OR_RETURN(Root root, LoadOrCreateRoot(state_dir, now_unix));
+namespace {
+
+struct Leaf {
+  crypto::Certificate cert;
+  crypto::EcdsaPrivateKey key;
+};
+
+// IssueLeaf makes a fresh leaf key and certificate named `module_id` under `root`.
+Result<Leaf> IssueLeaf(const Root& root, const std::string& module_id,
+                       std::vector<uint8_t> serial, int64_t now_unix) {
   EML_ASSIGN_OR_RETURN(crypto::EcdsaPrivateKey leaf_key,
                        crypto::EcdsaPrivateKey::Generate(crypto::EcdsaCurve::kP384));
   internal::CertRequest request;
-  EML_ASSIGN_OR_RETURN(request.serial, RandomSerial());
-  std::string module_id = "sim-" + HexEncode(std::span<const uint8_t>(request.serial).first(8));
+  request.serial = std::move(serial);
   request.common_name = module_id;
   request.not_before_unix = now_unix - kBackdateS;
   request.not_after_unix = now_unix + kLeafLifetimeS;
@@ -233,8 +237,43 @@ Result<SimProvider> SimProvider::Create(const std::filesystem::path& state_dir,
       std::vector<uint8_t> leaf_der,
       internal::IssueCertificate(request, leaf_key.public_key(), root.key, root.cert.der()));
   EML_ASSIGN_OR_RETURN(crypto::Certificate leaf, crypto::Certificate::FromDer(leaf_der));
-  return SimProvider(std::move(root.cert), std::move(leaf), std::move(leaf_key), SimPcrs(inputs),
-                     std::move(module_id));
+  return Leaf{std::move(leaf), std::move(leaf_key)};
+}
+
+}  // namespace
+
+Result<SimProvider> SimProvider::Create(const std::filesystem::path& state_dir,
+                                        const MeasuredInputs& inputs, int64_t now_unix) {
+  if (now_unix < 0) {
+    return Error{ErrorCode::kInvalidArgument, "now_unix is negative"};
+  }
+  EML_ASSIGN_OR_RETURN(Root root, LoadOrCreateRoot(state_dir, now_unix));
+  EML_ASSIGN_OR_RETURN(std::vector<uint8_t> serial, RandomSerial());
+  std::string module_id = "sim-" + HexEncode(std::span<const uint8_t>(serial).first(8));
+  EML_ASSIGN_OR_RETURN(Leaf leaf, IssueLeaf(root, module_id, std::move(serial), now_unix));
+  return SimProvider(state_dir, std::move(root.cert), std::move(leaf.cert), std::move(leaf.key),
+                     SimPcrs(inputs), std::move(module_id));
+}
+
+Result<SimProvider> SimProvider::Renewed(int64_t now_unix) const {
+  if (now_unix < 0) {
+    return Error{ErrorCode::kInvalidArgument, "now_unix is negative"};
+  }
+  // Load only: a root created now would not be the one verifiers pinned (nor PCR2's input).
+  const std::filesystem::path dir = state_dir_ / kStateSubdir;
+  std::error_code ec;
+  if (!std::filesystem::exists(dir / kRootKeyFile, ec) ||
+      !std::filesystem::exists(dir / kRootCertFile, ec)) {
+    return StateError("the sim root in " + dir.string() + " is gone; restart with a new root");
+  }
+  EML_ASSIGN_OR_RETURN(Root root, LoadRoot(dir, now_unix));
+  if (!std::ranges::equal(root.cert.der(), root_.der())) {
+    return StateError("the sim root in " + state_dir_.string() + " changed since start");
+  }
+  EML_ASSIGN_OR_RETURN(std::vector<uint8_t> serial, RandomSerial());
+  EML_ASSIGN_OR_RETURN(Leaf leaf, IssueLeaf(root, module_id_, std::move(serial), now_unix));
+  return SimProvider(state_dir_, std::move(root.cert), std::move(leaf.cert), std::move(leaf.key),
+                     pcrs_, module_id_);
 }
 
 Result<std::vector<uint8_t>> SimProvider::Attest(const AttestationRequest& request,

@@ -27,6 +27,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -74,6 +75,14 @@ class SimProvider {
   static Result<SimProvider> Create(const std::filesystem::path& state_dir,
                                     const MeasuredInputs& inputs, int64_t now_unix);
 
+  // Renewed returns a provider with a fresh leaf valid from now_unix (same root, PCRs and
+  // module id), reading the root key again from the state directory: a provider never keeps
+  // the root key, so a long-running enclave renews before its leaf expires (as Nitro's does).
+  // Errors: kAttestSimState (the root is missing, corrupt, not valid at now_unix, or no longer
+  //   the one this provider started with), kIoError, kInvalidArgument (now_unix < 0), crypto
+  //   errors.
+  Result<SimProvider> Renewed(int64_t now_unix) const;
+
   SimProvider(SimProvider&&) noexcept = default;
   SimProvider& operator=(SimProvider&&) noexcept = default;
 
@@ -89,14 +98,17 @@ class SimProvider {
   const std::string& module_id() const EML_LIFETIME_BOUND { return module_id_; }
 
  private:
-  SimProvider(crypto::Certificate root, crypto::Certificate leaf, crypto::EcdsaPrivateKey leaf_key,
-              std::map<uint32_t, std::vector<uint8_t>> pcrs, std::string module_id)
-      : root_(std::move(root)),
+  SimProvider(std::filesystem::path state_dir, crypto::Certificate root, crypto::Certificate leaf,
+              crypto::EcdsaPrivateKey leaf_key, std::map<uint32_t, std::vector<uint8_t>> pcrs,
+              std::string module_id)
+      : state_dir_(std::move(state_dir)),
+        root_(std::move(root)),
         leaf_(std::move(leaf)),
         leaf_key_(std::move(leaf_key)),
         pcrs_(std::move(pcrs)),
         module_id_(std::move(module_id)) {}
 
+  std::filesystem::path state_dir_;
   crypto::Certificate root_;
   crypto::Certificate leaf_;
   crypto::EcdsaPrivateKey leaf_key_;

@@ -230,6 +230,31 @@ TEST_F(SimProviderTest, LeafExpiryAndFreshnessAreEnforced) {
             ErrorCode::kAttestFromFuture);
 }
 
+TEST_F(SimProviderTest, RenewedProviderAttestsPastTheFirstLeafsExpiry) {
+  SimProvider p = Make();
+  const int64_t later = kNow + kLeafLifetimeS + 600;
+  ASSERT_THAT(p.Attest({}, uint64_t(later) * 1000), HasError(ErrorCode::kInvalidArgument));
+  Result<SimProvider> renewed = p.Renewed(later);
+  ASSERT_THAT(renewed, IsOk());
+  EXPECT_EQ(renewed->root().Sha256Fingerprint(), p.root().Sha256Fingerprint());
+  EXPECT_NE(renewed->leaf().Sha256Fingerprint(), p.leaf().Sha256Fingerprint());
+  EXPECT_EQ(renewed->module_id(), p.module_id());
+  EXPECT_EQ(renewed->pcrs(), p.pcrs());
+  Result<std::vector<uint8_t>> doc = renewed->Attest({}, uint64_t(later) * 1000);
+  ASSERT_THAT(doc, IsOk());
+  EXPECT_TRUE(Check(*Verifier(p.root()), *doc, later).report.verified);
+}
+
+TEST_F(SimProviderTest, RenewalRefusesARootReplacedSinceStart) {
+  SimProvider p = Make();
+  std::filesystem::remove_all(dir_ / kStateSubdir);
+  EXPECT_THAT(p.Renewed(kNow + 60), HasError(ErrorCode::kAttestSimState));
+  SimProvider other = Make();  // creates a new root in the same folder
+  EXPECT_NE(other.root().Sha256Fingerprint(), p.root().Sha256Fingerprint());
+  EXPECT_THAT(p.Renewed(kNow + 60), HasError(ErrorCode::kAttestSimState));
+  EXPECT_THAT(p.Renewed(-1), HasError(ErrorCode::kInvalidArgument));
+}
+
 TEST_F(SimProviderTest, AttestRejectsBadArguments) {
   SimProvider p = Make();
   AttestationRequest big;

@@ -68,7 +68,7 @@ Result<attest::Verification> VerifySimDocument(const SimEvidenceSource& source,
                      {1, source.measurements().pcr1},
                      {2, source.measurements().pcr2}};
   EML_ASSIGN_OR_RETURN(std::unique_ptr<attest::nitro::NitroVerifier> verifier,
-                       attest::nitro::NitroVerifier::New(source.provider().root(), policy));
+                       attest::nitro::NitroVerifier::New(source.provider()->root(), policy));
   return verifier->Verify(document, NowUnix());
 }
 
