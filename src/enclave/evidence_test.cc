@@ -69,8 +69,7 @@ TEST(SimEvidenceSourceTest, RenewsTheLeafBeforeItExpires) {
   std::filesystem::remove_all(dir / attest::sim::kStateSubdir);
   const int64_t later_s = late_s + attest::sim::kLeafLifetimeS + 60;
   clock_ms->store(uint64_t(later_s) * 1000);
-  EXPECT_THAT(source.Attest(std::nullopt, std::nullopt, {}),
-              HasError(ErrorCode::kAttestSimState));
+  EXPECT_THAT(source.Attest(std::nullopt, std::nullopt, {}), HasError(ErrorCode::kAttestSimState));
 }
 
 TEST(HandshakeAttesterTest, BindsKeyNonceAndUserDataAndRecordsTheDocument) {

@@ -224,8 +224,8 @@ struct Leaf {
 };
 
 // IssueLeaf makes a fresh leaf key and certificate named `module_id` under `root`.
-Result<Leaf> IssueLeaf(const Root& root, const std::string& module_id,
-                       std::vector<uint8_t> serial, int64_t now_unix) {
+Result<Leaf> IssueLeaf(const Root& root, const std::string& module_id, std::vector<uint8_t> serial,
+                       int64_t now_unix) {
   EML_ASSIGN_OR_RETURN(crypto::EcdsaPrivateKey leaf_key,
                        crypto::EcdsaPrivateKey::Generate(crypto::EcdsaCurve::kP384));
   internal::CertRequest request;
