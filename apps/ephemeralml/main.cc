@@ -9,6 +9,7 @@
 #include "embed_command.h"
 #include "embed_connect_command.h"
 #include "host_command.h"
+#include "keys_command.h"
 #include "model_command.h"
 #include "receipt_command.h"
 #include "stack_command.h"
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   eml::apps::AddHostCommands(app);
   eml::apps::AddStackCommands(app);
   eml::apps::AddModelCommands(app);
+  eml::apps::AddKeysCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {  // a command ended with a non-zero exit code

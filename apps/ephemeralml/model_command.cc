@@ -295,7 +295,9 @@ void AddModelCommands(CLI::App& app) {
   auto publish_url = std::make_shared<std::string>();
   CLI::App* publish = model->add_subcommand("publish", "Copy a package into a model store");
   publish->add_option("PKG", *publish_pkg, "Package directory")->required();
-  publish->add_option("--store", *publish_url, "Store URL: file:///dir (s3:// not yet)")
+  publish
+      ->add_option("--store", *publish_url,
+                   "Store URL: file:///dir or s3://bucket/prefix (docs/stores.md)")
       ->required();
   publish->callback(
       [publish_pkg, publish_url] { FinishCommand(RunPublish(*publish_pkg, *publish_url)); });

@@ -245,9 +245,12 @@ TEST_F(ModelCommandTest, PublishToFileStore) {
   r = Run({"model", "publish", Pkg().string(), "--store", url});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("STORE_VERSION_EXISTS"), std::string::npos) << r.err;
-  r = Run({"model", "publish", Pkg().string(), "--store", "s3://bucket/models"});
+  r = Run({"model", "publish", Pkg().string(), "--store", "gs://bucket/models"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("STORE_UNSUPPORTED_SCHEME"), std::string::npos) << r.err;
+  r = Run({"model", "publish", Pkg().string(), "--store", "s3://Not_A_Bucket/models"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("STORE_BAD_URL"), std::string::npos) << r.err;
 }
 
 TEST_F(ModelCommandTest, UsageErrors) {

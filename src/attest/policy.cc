@@ -55,8 +55,11 @@ const std::vector<PlatformSpec>& PlatformSpecs() {
       {kPlatformSim, {"roots", "pcrs"}},
       {kPlatformAwsNitro, {"roots", "pcrs"}},
       {kPlatformTdx, {"roots", "measurements", "tcb_statuses", "collateral_dir"}},
-      {kPlatformSevSnp, {"roots", "measurements", "certificates"}},
-      {kPlatformGcpCs, {"roots", "measurements", "jwks", "audience"}},
+      {kPlatformSevSnp,
+       {"roots", "measurements", "certificates", "allow_smt", "allow_migration_agent", "max_vmpl",
+        "minimum_tcb"}},
+      {kPlatformGcpCs,
+       {"roots", "measurements", "jwks", "audience", "hwmodels", "support_attributes"}},
   };
   return *specs;
 }
@@ -205,6 +208,25 @@ Result<std::vector<crypto::Certificate>> LoadRootFile(const std::filesystem::pat
   return out;
 }
 
+// LoadCertificateEntry reads one "roots" / "certificates" entry: inline PEM text when it starts
+// with kInlinePemPrefix (policies kept as text, such as the key broker's, carry their roots this
+// way), otherwise a file name resolved against base_dir.
+Result<std::vector<crypto::Certificate>> LoadCertificateEntry(const std::filesystem::path& base_dir,
+                                                              const std::string& entry,
+                                                              const std::string& where) {
+  if (entry.rfind(kInlinePemPrefix, 0) != 0) {
+    return LoadRootFile(Resolve(base_dir, entry), where);
+  }
+  if (entry.size() > kMaxPolicyRootFileBytes) {
+    return PolicyError(ErrorCode::kPolicyBadRoot, where, "inline PEM is larger than the limit");
+  }
+  Result<std::vector<crypto::Certificate>> pem = crypto::Certificate::ParsePemBundle(entry);
+  if (!pem.has_value() || pem->empty()) {
+    return PolicyError(ErrorCode::kPolicyBadRoot, where, "inline PEM is not a certificate bundle");
+  }
+  return pem;
+}
+
 Result<std::vector<uint8_t>> DecodePinHex(std::string text, size_t size_bytes,
                                           const std::string& where) {
   if (text.rfind("sha256:", 0) == 0 && size_bytes == crypto::kSha256Size) {
@@ -226,6 +248,87 @@ Result<uint32_t> ParsePcrIndex(const std::string& key, const std::string& where)
     return PolicyError(ErrorCode::kPolicyBadValue, where, "PCR index \"" + key + "\" is not 0..31");
   }
   return static_cast<uint32_t>(std::stoul(key));
+}
+
+Result<bool> GetBool(const Json& object, const char* key, bool fallback, const std::string& where) {
+  EML_ASSIGN_OR_RETURN(const Json* value, GetTyped(object, key, Json::value_t::boolean, where));
+  return value == nullptr ? fallback : value->get<bool>();
+}
+
+// GetSmallUint reads an optional integer 0..max at `key`.
+Result<std::optional<uint32_t>> GetSmallUint(const Json& object, const char* key, uint32_t max,
+                                             const std::string& where) {
+  EML_ASSIGN_OR_RETURN(const Json* value,
+                       GetTyped(object, key, Json::value_t::number_integer, where));
+  if (value == nullptr) {
+    return std::optional<uint32_t>();
+  }
+  if (!value->is_number_unsigned() || value->get<uint64_t>() > max) {
+    return PolicyError(ErrorCode::kPolicyBadValue, where + "." + key,
+                       "must be an integer 0.." + std::to_string(max));
+  }
+  return std::optional<uint32_t>(static_cast<uint32_t>(value->get<uint64_t>()));
+}
+
+// ParseSnpGuestPolicy reads the sev-snp keys allow_smt, allow_migration_agent, max_vmpl and
+// minimum_tcb.
+Status ParseSnpGuestPolicy(const Json& entry, const std::string& where, PlatformPolicy* out) {
+  EML_ASSIGN_OR_RETURN(out->allow_smt, GetBool(entry, "allow_smt", true, where));
+  EML_ASSIGN_OR_RETURN(out->allow_migration_agent,
+                       GetBool(entry, "allow_migration_agent", false, where));
+  EML_ASSIGN_OR_RETURN(out->max_vmpl, GetSmallUint(entry, "max_vmpl", kMaxSnpVmpl, where));
+  EML_ASSIGN_OR_RETURN(const Json* tcb,
+                       GetTyped(entry, "minimum_tcb", Json::value_t::object, where));
+  if (tcb == nullptr) {
+    return {};
+  }
+  const std::string tcb_where = where + ".minimum_tcb";
+  EML_RETURN_IF_ERROR(CheckKeys(*tcb, {"bootloader", "tee", "snp", "microcode", "fmc"}, tcb_where));
+  if (tcb->empty()) {
+    return PolicyError(ErrorCode::kPolicyBadValue, tcb_where, "names no TCB component");
+  }
+  sevsnp::TcbVersion min;
+  const std::pair<const char*, uint8_t*> components[] = {{"bootloader", &min.bootloader},
+                                                         {"tee", &min.tee},
+                                                         {"snp", &min.snp},
+                                                         {"microcode", &min.microcode},
+                                                         {"fmc", &min.fmc}};
+  for (const auto& component : components) {
+    EML_ASSIGN_OR_RETURN(std::optional<uint32_t> value,
+                         GetSmallUint(*tcb, component.first, 255, tcb_where));
+    *component.second = static_cast<uint8_t>(value.value_or(0));
+  }
+  out->minimum_tcb = min;
+  return {};
+}
+
+// GetStringList reads an optional array of 1..kMaxGcpPolicyStrings distinct non-empty strings.
+Result<std::vector<std::string>> GetStringList(const Json& object, const char* key,
+                                               const std::string& where) {
+  EML_ASSIGN_OR_RETURN(const Json* list, GetTyped(object, key, Json::value_t::array, where));
+  std::vector<std::string> out;
+  if (list == nullptr) {
+    return out;
+  }
+  const std::string key_where = where + "." + key;
+  if (list->empty() || list->size() > kMaxGcpPolicyStrings) {
+    return PolicyError(ErrorCode::kPolicyBadValue, key_where,
+                       "must list 1.." + std::to_string(kMaxGcpPolicyStrings) + " values");
+  }
+  for (const Json& item : *list) {
+    if (!item.is_string()) {
+      return PolicyError(ErrorCode::kPolicyMalformed, key_where, "entries must be strings");
+    }
+    const std::string& text = item.get_ref<const std::string&>();
+    if (text.empty() || text.size() > kMaxAudienceBytes) {
+      return PolicyError(ErrorCode::kPolicyBadValue, key_where, "entries must be non-empty");
+    }
+    if (std::find(out.begin(), out.end(), text) != out.end()) {
+      return PolicyError(ErrorCode::kPolicyBadValue, key_where, "\"" + text + "\" appears twice");
+    }
+    out.push_back(text);
+  }
+  return out;
 }
 
 Status ParsePlatform(const std::string& name, const Json& entry,
@@ -253,7 +356,7 @@ Status ParsePlatform(const std::string& name, const Json& entry,
       }
       EML_ASSIGN_OR_RETURN(
           std::vector<crypto::Certificate> certs,
-          LoadRootFile(Resolve(base_dir, root.get_ref<const std::string&>()), where + ".roots"));
+          LoadCertificateEntry(base_dir, root.get_ref<const std::string&>(), where + ".roots"));
       for (crypto::Certificate& cert : certs) {
         out->roots.push_back(std::move(cert));
       }
@@ -344,13 +447,19 @@ Status ParsePlatform(const std::string& name, const Json& entry,
                            "entries must be non-empty path strings");
       }
       EML_ASSIGN_OR_RETURN(std::vector<crypto::Certificate> certs,
-                           LoadRootFile(Resolve(base_dir, file.get_ref<const std::string&>()),
-                                        where + ".certificates"));
+                           LoadCertificateEntry(base_dir, file.get_ref<const std::string&>(),
+                                                where + ".certificates"));
       for (crypto::Certificate& cert : certs) {
         out->certificates.push_back(std::move(cert));
       }
     }
   }
+
+  if (name == kPlatformSevSnp) {
+    EML_RETURN_IF_ERROR(ParseSnpGuestPolicy(entry, where, out));
+  }
+  EML_ASSIGN_OR_RETURN(out->hwmodels, GetStringList(entry, "hwmodels", where));
+  EML_ASSIGN_OR_RETURN(out->support_attributes, GetStringList(entry, "support_attributes", where));
 
   if (name == kPlatformTdx && !out->collateral_dir.has_value()) {
     return PolicyError(ErrorCode::kPolicyMissingKey, where + ".collateral_dir",
@@ -419,6 +528,33 @@ Status ValidateEvidencePolicy(const EvidencePolicy& policy) {
     if (name == kPlatformTdx && !platform.collateral_dir.has_value()) {
       return PolicyError(ErrorCode::kPolicyMissingKey, where + ".collateral_dir", "required");
     }
+    if (platform.max_vmpl.has_value() &&
+        (name != kPlatformSevSnp || *platform.max_vmpl > kMaxSnpVmpl)) {
+      return PolicyError(ErrorCode::kPolicyBadValue, where + ".max_vmpl",
+                         "sev-snp only, 0.." + std::to_string(kMaxSnpVmpl));
+    }
+    if (platform.minimum_tcb.has_value() && name != kPlatformSevSnp) {
+      return PolicyError(ErrorCode::kPolicyBadValue, where + ".minimum_tcb", "sev-snp only");
+    }
+    if ((!platform.allow_smt || platform.allow_migration_agent) && name != kPlatformSevSnp) {
+      return PolicyError(ErrorCode::kPolicyBadValue, where,
+                         "allow_smt / allow_migration_agent are sev-snp only");
+    }
+    for (const auto* list : {&platform.hwmodels, &platform.support_attributes}) {
+      if (list->empty()) {
+        continue;
+      }
+      const char* key = list == &platform.hwmodels ? ".hwmodels" : ".support_attributes";
+      if (name != kPlatformGcpCs || list->size() > kMaxGcpPolicyStrings) {
+        return PolicyError(ErrorCode::kPolicyBadValue, where + key,
+                           "gcp-cs only, at most " + std::to_string(kMaxGcpPolicyStrings));
+      }
+      for (const std::string& value : *list) {
+        if (value.empty() || value.size() > kMaxAudienceBytes) {
+          return PolicyError(ErrorCode::kPolicyBadValue, where + key, "an empty or long entry");
+        }
+      }
+    }
     if (name == kPlatformGcpCs && (!platform.audience.has_value() || platform.audience->empty())) {
       return PolicyError(ErrorCode::kPolicyMissingKey, where + ".audience", "required");
     }
@@ -452,8 +588,8 @@ Result<EvidencePolicy> ParseEvidencePolicy(std::string_view json,
   if (!doc.is_object()) {
     return PolicyError(ErrorCode::kPolicyMalformed, "policy", "must be a JSON object");
   }
-  EML_RETURN_IF_ERROR(
-      CheckKeys(doc, {"version", "platforms", "allow_debug", "max_evidence_age_s"}, "policy"));
+  EML_RETURN_IF_ERROR(CheckKeys(
+      doc, {"version", "platforms", "allow_debug", "max_evidence_age_s", "binding"}, "policy"));
 
   EvidencePolicy policy;
   EML_ASSIGN_OR_RETURN(const Json* version,
@@ -490,6 +626,15 @@ Result<EvidencePolicy> ParseEvidencePolicy(std::string_view json,
                          "must be 0.." + std::to_string(kMaxEvidenceAgeLimitS));
     }
     policy.max_evidence_age_s = static_cast<int64_t>(max_age->get<uint64_t>());
+  }
+  EML_ASSIGN_OR_RETURN(const Json* binding,
+                       GetTyped(doc, "binding", Json::value_t::object, "policy"));
+  if (binding != nullptr) {
+    EML_RETURN_IF_ERROR(CheckKeys(*binding, {"require_public_key", "require_nonce"}, "binding"));
+    EML_ASSIGN_OR_RETURN(policy.binding.require_public_key,
+                         GetBool(*binding, "require_public_key", false, "binding"));
+    EML_ASSIGN_OR_RETURN(policy.binding.require_nonce,
+                         GetBool(*binding, "require_nonce", false, "binding"));
   }
   EML_RETURN_IF_ERROR(ValidateEvidencePolicy(policy));
   return policy;

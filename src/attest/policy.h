@@ -18,11 +18,18 @@
 //                    "measurements": {"mrtd": hex, "rtmr0".."rtmr3": hex, ...},
 //                    "tcb_statuses": ["UpToDate"]},
 //      "sev-snp":   {"roots": [], "certificates": ["vcek.der", "ask.pem"],
-//                    "measurements": {"measurement": hex, "host_data": hex}},
+//                    "measurements": {"measurement": hex, "host_data": hex},
+//                    "allow_smt": true, "allow_migration_agent": false, "max_vmpl": 0,
+//                    "minimum_tcb": {"bootloader": 2, "tee": 0, "snp": 5, "microcode": 68}},
 //      "gcp-cs":    {"roots": [], "audience": "https://...", "jwks": "jwks.json",
-//                    "measurements": {"image_digest": "sha256:<64 hex>"}}},
+//                    "measurements": {"image_digest": "sha256:<64 hex>"},
+//                    "hwmodels": ["GCP_AMD_SEV_SNP", "GCP_INTEL_TDX"],
+//                    "support_attributes": ["STABLE"]}},
 //    "allow_debug": false,
-//    "max_evidence_age_s": 600}
+//    "max_evidence_age_s": 600,
+//    "binding": {"require_public_key": true, "require_nonce": true}}
+// A "roots" or "certificates" entry that starts with kInlinePemPrefix is PEM text (one or more
+// certificates) rather than a file name, for policies stored as text (the key broker's).
 // "version" and "platforms" are required, everything else optional. An empty or absent
 // "roots" means the platform's built-in default (AWS Nitro Root G1, Intel SGX Root CA, the AMD
 // ARKs, the Confidential Space root); "sim" has no default and must name at least one root.
@@ -30,6 +37,19 @@
 // LoadCollateralDirectory), "audience" for gcp-cs. With "jwks" a gcp-cs token is checked
 // against that key set (OIDC tokens) instead of the root (PKI tokens).
 // A platform absent from "platforms" is not allowed; "sim" is never implied.
+// sev-snp guest-policy keys (defaults in brackets): "allow_smt" [true] and
+// "allow_migration_agent" [false] accept reports whose guest policy sets SMT (bit 16) /
+// MIGRATE_MA (bit 18); "max_vmpl" 0..3 [any]: the report's VMPL must be at most this;
+// "minimum_tcb" [none]: an object of "bootloader", "tee", "snp", "microcode", "fmc" (Turin
+// only), each optional, 0..255: the report's reported TCB and committed TCB must be at least
+// each given component (absent components are 0).
+// gcp-cs keys: "hwmodels" [any]: the token's hwmodel must be one of these (1..16 non-empty
+// strings); "support_attributes" [none]: each listed value must appear in the token's
+// submods.confidential_space.support_attributes (e.g. "STABLE", "LATEST", "USABLE"). swname
+// needs no key: the GCP verifier always requires CONFIDENTIAL_SPACE.
+// "binding" [both false]: "require_public_key" / "require_nonce" make PolicyVerifier::Verify
+// refuse a call whose BindingExpectation lacks that element, so a policy file states that the
+// evidence must bind the session or release key and a fresh nonce.
 //
 // Thread safety: EvidencePolicy is a plain value; PolicyVerifier is immutable and Verify may run
 // concurrently.
@@ -45,6 +65,7 @@
 #include <string_view>
 #include <vector>
 
+#include "attest/sevsnp/report.h"
 #include "attest/verifier.h"
 #include "common/result.h"
 #include "crypto/x509.h"
@@ -60,8 +81,14 @@ inline constexpr int64_t kEvidencePolicyVersion = 1;
 inline constexpr size_t kMaxPolicyFileBytes = 256 * 1024;
 inline constexpr size_t kMaxPolicyRootFileBytes = 64 * 1024;
 inline constexpr size_t kMaxRootsPerPlatform = 16;
+// A roots / certificates entry starting with this is inline PEM, not a file name.
+inline constexpr char kInlinePemPrefix[] = "-----BEGIN CERTIFICATE-----";
 inline constexpr size_t kMaxTcbStatuses = 16;
 inline constexpr size_t kMaxAudienceBytes = 1024;
+// gcp-cs "hwmodels" / "support_attributes": at most this many entries of kMaxAudienceBytes.
+inline constexpr size_t kMaxGcpPolicyStrings = 16;
+// sev-snp "max_vmpl": VMPLs are 0..3.
+inline constexpr uint32_t kMaxSnpVmpl = 3;
 // max_evidence_age_s is at most one year: a larger value is a typo, not a policy.
 inline constexpr int64_t kMaxEvidenceAgeLimitS = int64_t{366} * 24 * 3600;
 
@@ -102,6 +129,21 @@ struct PlatformPolicy {
   // jwks_file, audience (gcp-cs): the token signing keys and the expected "aud".
   std::optional<std::filesystem::path> jwks_file;
   std::optional<std::string> audience;
+  // sev-snp guest policy: allow_smt (default true), allow_migration_agent (default false),
+  // max_vmpl (0..3, unset = any), minimum_tcb (reported and committed TCB; unset = none).
+  bool allow_smt = true;
+  bool allow_migration_agent = false;
+  std::optional<uint32_t> max_vmpl;
+  std::optional<sevsnp::TcbVersion> minimum_tcb;
+  // gcp-cs: hwmodels (empty = any) and support_attributes that must all be present.
+  std::vector<std::string> hwmodels;
+  std::vector<std::string> support_attributes;
+};
+
+// What the caller's BindingExpectation must hold for Verify to run (policy key "binding").
+struct BindingRequirement {
+  bool require_public_key = false;
+  bool require_nonce = false;
 };
 
 // A parsed, validated policy.
@@ -110,6 +152,7 @@ struct EvidencePolicy {
   std::map<std::string, PlatformPolicy> platforms;  // key: a kPlatform* name
   bool allow_debug = false;
   std::optional<int64_t> max_evidence_age_s;
+  BindingRequirement binding;
 
   // Allows: true iff `platform` has an entry.
   bool Allows(std::string_view platform) const {
@@ -126,15 +169,20 @@ struct EvidencePolicy {
 //   object, a value of the wrong JSON type), kPolicyUnsupportedVersion, kPolicyMissingKey
 //   ("version", "platforms", or roots for "sim"), kPolicyUnknownKey, kPolicyUnknownPlatform,
 //   kPolicyNoPlatforms, kPolicyBadValue (bad hex or size of a pin, PCR index over 31, unknown
-//   measurement name, negative or huge max_evidence_age_s, too many roots, empty audience),
-//   kPolicyBadRoot (a root file unreadable or not a certificate). The detail names the key.
+//   measurement name, negative or huge max_evidence_age_s, too many roots, empty audience,
+//   max_vmpl over 3, a minimum_tcb component over 255 or none given, an empty or repeated
+//   hwmodels / support_attributes entry),
+//   kPolicyBadRoot (a root file unreadable or not a certificate, inline PEM that does not
+//   parse). The detail names the key.
 Result<EvidencePolicy> ParseEvidencePolicy(std::string_view json,
                                            const std::filesystem::path& base_dir);
 
 // ValidateEvidencePolicy checks the rules every policy obeys, parsed or built in code: version 1,
 // at least one platform, known platform names, roots present, pins of the right name and size
 // (PCRs only on sim / aws-nitro), known TDX TCB statuses, tdx collateral_dir and gcp-cs audience
-// present, max_evidence_age_s in range. Errors: the parser's codes for those rules.
+// present, max_evidence_age_s in range, the sev-snp keys (max_vmpl, minimum_tcb, allow_smt,
+// allow_migration_agent) only on sev-snp and the gcp-cs lists only on gcp-cs. Errors: the
+// parser's codes for those rules.
 Status ValidateEvidencePolicy(const EvidencePolicy& policy);
 
 // LoadEvidencePolicyFile reads `file` (at most kMaxPolicyFileBytes) and parses it with its
@@ -158,9 +206,14 @@ const char* EvidenceKindName(EvidenceKind kind);
 //
 // Report steps: "evidence_kind" (kPolicyUnknownEvidence), "platform_allowed"
 // (kPolicyPlatformNotAllowed; kPolicyUntrustedRoot for Nitro-format evidence whose root is none
-// of the allowed sim / aws-nitro roots), then the platform verifier's own steps with the
-// policy's roots, pins, TCB statuses, allow_debug and (where the evidence has a clock: Nitro,
-// GCP) max_evidence_age_s, then how the evidence binds `binding` (attest/report_binding.h):
+// of the allowed sim / aws-nitro roots), "binding_required" (kPolicyBindingRequired: the
+// policy's "binding" asks for a key or nonce that `binding` lacks; not_applicable when the
+// policy requires neither), then the platform verifier's own steps with the policy's roots,
+// pins, TCB statuses, allow_debug, the sev-snp guest-policy keys (its "smt",
+// "migration_agent", "vmpl" and "minimum_tcb" steps), the gcp-cs hwmodels (its "hwmodel"
+// step) and (where the evidence has a clock: Nitro, GCP) max_evidence_age_s; for gcp-cs then
+// "support_attributes" (kPolicySupportAttribute; not_applicable when the policy lists none),
+// then how the evidence binds `binding` (attest/report_binding.h):
 //   sim / aws-nitro  the Nitro "nonce" and "public_key" steps (kAttestNonceMismatch,
 //                    kAttestPublicKeyMismatch) compare the document's own fields;
 //   tdx / sev-snp    "binding": report_data == BindingDigest(key, nonce) (kPolicyBindingMismatch);

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -158,6 +159,25 @@ TEST_F(PolicyTest, SimDocumentAcceptedUnderSimPolicy) {
   Result<Verification> plain = v.Verify(SimDocument(sim), kNow);
   ASSERT_THAT(plain, IsOk());
   EXPECT_TRUE(plain->report.verified);
+}
+
+TEST_F(PolicyTest, InlinePemRootsAreParsedAsCertificates) {
+  sim::SimProvider sim = MakeSim();
+  const std::string pem = ReadFileText(dir_ / "state/attest-sim/root.pem");
+  ASSERT_EQ(pem.rfind(kInlinePemPrefix, 0), 0u);
+  nlohmann::json policy = {
+      {"version", 1}, {"platforms", {{"sim", {{"roots", {pem}}}}}}, {"max_evidence_age_s", 600}};
+  // No file of that name exists anywhere: only the inline reading can succeed.
+  PolicyVerifier v = Verifier(policy.dump());
+  ASSERT_EQ(v.policy().Find(kPlatformSim)->roots.size(), 1u);
+  EXPECT_TRUE(Check(v, SimDocument(sim), kNow, {kNonce, kPublicKey}).report.verified);
+
+  std::string broken = pem;
+  broken.replace(broken.size() / 2, 8, "@@@@@@@@");
+  policy["platforms"]["sim"]["roots"] = {broken};
+  EXPECT_THAT(Parse(policy.dump()), HasError(ErrorCode::kPolicyBadRoot));
+  policy["platforms"]["sim"]["roots"] = {std::string(kInlinePemPrefix) + "\n"};
+  EXPECT_THAT(Parse(policy.dump()), HasError(ErrorCode::kPolicyBadRoot));
 }
 
 TEST_F(PolicyTest, SimDocumentRefusedWithoutSimInPolicy) {

@@ -8,8 +8,10 @@
 
 #include <fstream>
 
+#include "attest/gcp/claims.h"
 #include "attest/gcp/gcp_verifier.h"
 #include "attest/gcp/jwks.h"
+#include "attest/gcp/jwt.h"
 #include "attest/nitro/document.h"
 #include "attest/nitro/nitro_verifier.h"
 #include "attest/policy.h"
@@ -82,6 +84,52 @@ StepResult BindingStep(const VerificationReport& report, const BindingExpectatio
                   "report data does not bind the expected key and nonce");
   }
   return Passed("binding");
+}
+
+// BindingRequiredStep: the policy's "binding" requirement against what the caller expects.
+StepResult BindingRequiredStep(const BindingRequirement& required,
+                               const BindingExpectation& binding) {
+  if (!required.require_public_key && !required.require_nonce) {
+    return NotApplicable("binding_required");
+  }
+  std::string missing;
+  if (required.require_public_key &&
+      (!binding.public_key.has_value() || binding.public_key->empty())) {
+    missing = "a public key";
+  }
+  if (required.require_nonce && (!binding.nonce.has_value() || binding.nonce->empty())) {
+    missing += missing.empty() ? "a nonce" : " and a nonce";
+  }
+  if (!missing.empty()) {
+    return Failed(
+        "binding_required", ErrorCode::kPolicyBindingRequired,
+        "the policy requires the evidence to bind " + missing + " but the verifier was given none");
+  }
+  return Passed("binding_required");
+}
+
+// SupportAttributesStep: every attribute the gcp-cs policy lists is among the token's
+// submods.confidential_space.support_attributes. The token's signature is the GCP verifier's
+// business; this step only reads the claims (not_run when they do not decode).
+StepResult SupportAttributesStep(const PlatformPolicy& platform, std::span<const uint8_t> token) {
+  if (platform.support_attributes.empty()) {
+    return NotApplicable("support_attributes");
+  }
+  Result<gcp::ParsedJwt> jwt = gcp::ParseJwt(token);
+  Result<gcp::Claims> claims =
+      jwt.has_value() ? gcp::DecodeClaims(jwt->payload) : Result<gcp::Claims>(jwt.error());
+  if (!claims.has_value()) {
+    return Step("support_attributes", StepStatus::kNotRun, ErrorCode::kOk,
+                "the token's claims do not decode");
+  }
+  for (const std::string& wanted : platform.support_attributes) {
+    if (std::find(claims->support_attributes.begin(), claims->support_attributes.end(), wanted) ==
+        claims->support_attributes.end()) {
+      return Failed("support_attributes", ErrorCode::kPolicySupportAttribute,
+                    "the token's support_attributes lack \"" + wanted + "\"");
+    }
+  }
+  return Passed("support_attributes");
 }
 
 Result<std::vector<uint8_t>> ReadSmallFile(const std::filesystem::path& path, size_t max_bytes) {
@@ -209,6 +257,10 @@ Result<PolicyVerifier> PolicyVerifier::Create(EvidencePolicy policy) {
     sp.id_key_digest = pin("id_key_digest");
     sp.author_key_digest = pin("author_key_digest");
     sp.allow_debug = p.allow_debug;
+    sp.allow_smt = snp_policy->allow_smt;
+    sp.allow_migration_agent = snp_policy->allow_migration_agent;
+    sp.max_vmpl = snp_policy->max_vmpl;
+    sp.minimum_tcb = snp_policy->minimum_tcb;
     EML_ASSIGN_OR_RETURN(std::unique_ptr<sevsnp::SnpVerifier> v,
                          sevsnp::SnpVerifier::New(std::move(collateral), std::move(sp)));
     out.sev_snp_ = std::move(v);
@@ -313,7 +365,8 @@ Result<Verification> PolicyVerifier::VerifyNitro(std::span<const uint8_t> eviden
   Verification out;
   out.report = std::move(inner.report);
   out.report.platform = chosen->platform;
-  out.report.steps.insert(out.report.steps.begin(), {kind_step, allowed});
+  out.report.steps.insert(out.report.steps.begin(),
+                          {kind_step, allowed, BindingRequiredStep(policy_.binding, binding)});
   out.report.verified =
       out.report.verified && allowed.status == StepStatus::kPassed && AllPassed(out.report);
   if (out.report.verified) {
@@ -344,9 +397,12 @@ Result<Verification> PolicyVerifier::VerifyTeeReport(EvidenceKind kind,
     EML_ASSIGN_OR_RETURN(inner, verifier.Verify(evidence, now_unix));
   }
   VerificationReport report = std::move(inner.report);
-  report.steps.insert(report.steps.begin(), {kind_step, Passed("platform_allowed", platform)});
+  report.steps.insert(report.steps.begin(), {kind_step, Passed("platform_allowed", platform),
+                                             BindingRequiredStep(policy_.binding, binding)});
   if (kind != EvidenceKind::kJwt) {
     report.steps.push_back(BindingStep(report, binding));
+  } else {
+    report.steps.push_back(SupportAttributesStep(*policy_.Find(kPlatformGcpCs), evidence));
   }
   report.verified = report.verified && AllPassed(report);
   Verification out;
@@ -366,6 +422,7 @@ Result<std::unique_ptr<gcp::GcpVerifier>> PolicyVerifier::MakeGcpVerifier(
       it != platform.measurement_pins.end()) {
     gp.image_digests.push_back("sha256:" + HexEncode(it->second));
   }
+  gp.allowed_hwmodels = platform.hwmodels;
   gp.allow_debug = policy_.allow_debug;
   gp.max_age_s = policy_.max_evidence_age_s;
   if (binding.nonce.has_value() || binding.public_key.has_value()) {

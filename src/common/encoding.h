@@ -15,6 +15,8 @@
 namespace eml {
 
 std::string HexEncode(std::span<const uint8_t> bytes);
+// HexDigitValue: 0..15 for one of [0-9a-fA-F], else -1.
+int HexDigitValue(char c);
 // HexDecode accepts upper or lower case; kBadHex on odd length or a non-hex character.
 Result<std::vector<uint8_t>> HexDecode(std::string_view hex);
 // HexDecodeExact additionally requires exactly `size` decoded bytes (kBadHex otherwise).

@@ -478,8 +478,12 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "POLICY_PLATFORM_NOT_ALLOWED";
     case ErrorCode::kPolicyUntrustedRoot:
       return "POLICY_UNTRUSTED_ROOT";
+    case ErrorCode::kPolicyBindingRequired:
+      return "POLICY_BINDING_REQUIRED";
     case ErrorCode::kPolicyBindingMismatch:
       return "POLICY_BINDING_MISMATCH";
+    case ErrorCode::kPolicySupportAttribute:
+      return "POLICY_SUPPORT_ATTRIBUTE";
     case ErrorCode::kTsmUnavailable:
       return "TSM_UNAVAILABLE";
     case ErrorCode::kTsmGenerationChanged:
@@ -569,6 +573,29 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "ENCLAVE_BAD_CONFIG";
     case ErrorCode::kEnclaveShuttingDown:
       return "ENCLAVE_SHUTTING_DOWN";
+    // Encrypted model boot.
+    case ErrorCode::kBootBadSignature:
+      return "BOOT_BAD_SIGNATURE";
+    case ErrorCode::kBootModelMismatch:
+      return "BOOT_MODEL_MISMATCH";
+    case ErrorCode::kBootHashMismatch:
+      return "BOOT_HASH_MISMATCH";
+    case ErrorCode::kBootSegmentInvalid:
+      return "BOOT_SEGMENT_INVALID";
+    case ErrorCode::kBootKeyUnavailable:
+      return "BOOT_KEY_UNAVAILABLE";
+    case ErrorCode::kBootStoreUnavailable:
+      return "BOOT_STORE_UNAVAILABLE";
+    case ErrorCode::kBootModelTooLarge:
+      return "BOOT_MODEL_TOO_LARGE";
+    case ErrorCode::kBootWrongKey:
+      return "BOOT_WRONG_KEY";
+    case ErrorCode::kBootModelNotFound:
+      return "BOOT_MODEL_NOT_FOUND";
+    case ErrorCode::kBootBadManifest:
+      return "BOOT_BAD_MANIFEST";
+    case ErrorCode::kBootEngineFailed:
+      return "BOOT_ENGINE_FAILED";
     // Session client.
     case ErrorCode::kClientBadUserData:
       return "CLIENT_BAD_USER_DATA";
@@ -620,6 +647,114 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "STACK_START_FAILED";
     case ErrorCode::kStackBadState:
       return "STACK_BAD_STATE";
+    // Key broker.
+    case ErrorCode::kBrokerStoreOpenFailed:
+      return "BROKER_STORE_OPEN_FAILED";
+    case ErrorCode::kBrokerStoreCorrupt:
+      return "BROKER_STORE_CORRUPT";
+    case ErrorCode::kBrokerStoreSchemaTooNew:
+      return "BROKER_STORE_SCHEMA_TOO_NEW";
+    case ErrorCode::kBrokerStoreFailed:
+      return "BROKER_STORE_FAILED";
+    case ErrorCode::kBrokerBadMasterKey:
+      return "BROKER_BAD_MASTER_KEY";
+    case ErrorCode::kBrokerBadRequest:
+      return "BROKER_BAD_REQUEST";
+    case ErrorCode::kBrokerBadPolicy:
+      return "BROKER_BAD_POLICY";
+    case ErrorCode::kBrokerKeyExists:
+      return "BROKER_KEY_EXISTS";
+    case ErrorCode::kBrokerUnknownKey:
+      return "BROKER_UNKNOWN_KEY";
+    case ErrorCode::kBrokerKeyRevoked:
+      return "BROKER_KEY_REVOKED";
+    case ErrorCode::kBrokerUnknownChallenge:
+      return "BROKER_UNKNOWN_CHALLENGE";
+    case ErrorCode::kBrokerChallengeExpired:
+      return "BROKER_CHALLENGE_EXPIRED";
+    case ErrorCode::kBrokerChallengeReplayed:
+      return "BROKER_CHALLENGE_REPLAYED";
+    case ErrorCode::kBrokerEvidenceRejected:
+      return "BROKER_EVIDENCE_REJECTED";
+    case ErrorCode::kBrokerPlatformNotAllowed:
+      return "BROKER_PLATFORM_NOT_ALLOWED";
+    case ErrorCode::kBrokerMeasurementMismatch:
+      return "BROKER_MEASUREMENT_MISMATCH";
+    case ErrorCode::kBrokerDebugEvidence:
+      return "BROKER_DEBUG_EVIDENCE";
+    case ErrorCode::kBrokerStaleEvidence:
+      return "BROKER_STALE_EVIDENCE";
+    case ErrorCode::kBrokerSecurityModeNotAllowed:
+      return "BROKER_SECURITY_MODE_NOT_ALLOWED";
+    case ErrorCode::kBrokerKeyUnsealFailed:
+      return "BROKER_KEY_UNSEAL_FAILED";
+    // Key broker HTTP service and keys CLI.
+    case ErrorCode::kBrokerHttpBadBody:
+      return "BROKER_HTTP_BAD_BODY";
+    case ErrorCode::kBrokerHttpUnauthorized:
+      return "BROKER_HTTP_UNAUTHORIZED";
+    case ErrorCode::kBrokerHttpNotFound:
+      return "BROKER_HTTP_NOT_FOUND";
+    case ErrorCode::kBrokerHttpBodyTooLarge:
+      return "BROKER_HTTP_BODY_TOO_LARGE";
+    case ErrorCode::kBrokerHttpBadToken:
+      return "BROKER_HTTP_BAD_TOKEN";
+    case ErrorCode::kBrokerHttpListenFailed:
+      return "BROKER_HTTP_LISTEN_FAILED";
+    case ErrorCode::kKeysCliRefused:
+      return "KEYS_CLI_REFUSED";
+    case ErrorCode::kKeysCliBadResponse:
+      return "KEYS_CLI_BAD_RESPONSE";
+    // HTTP client, AWS signing and S3 store.
+    case ErrorCode::kHttpBadUrl:
+      return "HTTP_BAD_URL";
+    case ErrorCode::kHttpConnect:
+      return "HTTP_CONNECT";
+    case ErrorCode::kHttpTimeout:
+      return "HTTP_TIMEOUT";
+    case ErrorCode::kHttpResponseTooLarge:
+      return "HTTP_RESPONSE_TOO_LARGE";
+    case ErrorCode::kHttpProtocol:
+      return "HTTP_PROTOCOL";
+    case ErrorCode::kHttpLibraryFailure:
+      return "HTTP_LIBRARY_FAILURE";
+    case ErrorCode::kAwsNoCredentials:
+      return "AWS_NO_CREDENTIALS";
+    case ErrorCode::kAwsAuthFailed:
+      return "AWS_AUTH_FAILED";
+    case ErrorCode::kS3UnexpectedStatus:
+      return "S3_UNEXPECTED_STATUS";
+    case ErrorCode::kS3Unavailable:
+      return "S3_UNAVAILABLE";
+    case ErrorCode::kS3ObjectTooLarge:
+      return "S3_OBJECT_TOO_LARGE";
+    case ErrorCode::kS3BadResponse:
+      return "S3_BAD_RESPONSE";
+    // AWS KMS client and CMS unwrap.
+    case ErrorCode::kCmsMalformed:
+      return "CMS_MALFORMED";
+    case ErrorCode::kCmsWrongRecipient:
+      return "CMS_WRONG_RECIPIENT";
+    case ErrorCode::kCmsBadAlgorithm:
+      return "CMS_BAD_ALGORITHM";
+    case ErrorCode::kCmsDecryptFailed:
+      return "CMS_DECRYPT_FAILED";
+    case ErrorCode::kKmsNoRegion:
+      return "KMS_NO_REGION";
+    case ErrorCode::kKmsAccessDenied:
+      return "KMS_ACCESS_DENIED";
+    case ErrorCode::kKmsNotFound:
+      return "KMS_NOT_FOUND";
+    case ErrorCode::kKmsInvalidState:
+      return "KMS_INVALID_STATE";
+    case ErrorCode::kKmsInvalidCiphertext:
+      return "KMS_INVALID_CIPHERTEXT";
+    case ErrorCode::kKmsRequestRejected:
+      return "KMS_REQUEST_REJECTED";
+    case ErrorCode::kKmsUnavailable:
+      return "KMS_UNAVAILABLE";
+    case ErrorCode::kKmsBadResponse:
+      return "KMS_BAD_RESPONSE";
   }
   return "UNKNOWN_ERROR";
 }

@@ -269,7 +269,9 @@ enum class ErrorCode : uint16_t {
   kPolicyUnknownEvidence = 780,     // Evidence bytes are no format the policy verifier knows.
   kPolicyPlatformNotAllowed = 781,  // The evidence's platform is not allowed by the policy.
   kPolicyUntrustedRoot = 782,       // Nitro-format evidence names no root the policy allows.
+  kPolicyBindingRequired = 783,     // The policy requires a binding element the caller lacks.
   kPolicyBindingMismatch = 784,     // Report data does not bind the expected key and nonce.
+  kPolicySupportAttribute = 785,    // A GCP token lacks a support attribute the policy requires.
   kTsmUnavailable = 790,            // configfs-tsm is absent or refuses to create a report.
   kTsmGenerationChanged = 791,      // A configfs-tsm report changed while it was being read.
   kTsmBadReport = 792,              // A configfs-tsm outblob/provider is empty, oversized or wrong.
@@ -319,6 +321,18 @@ enum class ErrorCode : uint16_t {
   kEnclaveUnknownModel = 1021,   // A request names a model this enclave has not loaded.
   kEnclaveBadConfig = 1022,      // The enclave's configuration is malformed or out of range.
   kEnclaveShuttingDown = 1023,   // The server is stopping: no new handshake or request starts.
+  // Encrypted model boot (1024-1039; src/enclave/model_boot.h).
+  kBootBadSignature = 1024,      // The manifest is not signed by the configured owner key.
+  kBootModelMismatch = 1025,     // The signed manifest is for another model id or version.
+  kBootHashMismatch = 1026,      // A fetched file's size, SHA-256 or the model hash is wrong.
+  kBootSegmentInvalid = 1027,    // An encrypted file's header or a segment fails, or is cut.
+  kBootKeyUnavailable = 1028,    // The data key source refused or could not give the key.
+  kBootStoreUnavailable = 1029,  // The model store cannot be reached, even after retries.
+  kBootModelTooLarge = 1030,     // The model is larger than the configured memory bound.
+  kBootWrongKey = 1031,          // The data key given does not open the package's files.
+  kBootModelNotFound = 1032,     // The store holds no such model version.
+  kBootBadManifest = 1033,       // A signed manifest that the boot cannot use (schema, layout).
+  kBootEngineFailed = 1034,      // The engine rejects the verified model files.
 
   // Session client (1050-1079).
   kClientBadUserData = 1050,             // The attested user_data is missing or malformed.
@@ -349,6 +363,66 @@ enum class ErrorCode : uint16_t {
   kStackAlreadyRunning = 1084,      // `up` found a stack already running.
   kStackStartFailed = 1085,         // A stack process exited or missed its ready deadline.
   kStackBadState = 1086,            // A ready file or stack.json is missing or malformed.
+
+  // Key broker core and its store (1100-1129).
+  kBrokerStoreOpenFailed = 1100,         // The broker database cannot be opened or created.
+  kBrokerStoreCorrupt = 1101,            // The database fails its schema or integrity checks.
+  kBrokerStoreSchemaTooNew = 1102,       // The database was written by a newer broker.
+  kBrokerStoreFailed = 1103,             // A database statement or transaction failed.
+  kBrokerBadMasterKey = 1104,            // The master key is missing, malformed, exposed or wrong.
+  kBrokerBadRequest = 1105,              // A request field is missing, too long or malformed.
+  kBrokerBadPolicy = 1106,               // A release policy is malformed or unusable.
+  kBrokerKeyExists = 1107,               // A key is already registered for this model version.
+  kBrokerUnknownKey = 1108,              // No key is registered for this model version.
+  kBrokerKeyRevoked = 1109,              // The key was revoked and is never released again.
+  kBrokerUnknownChallenge = 1110,        // The challenge was never issued by this broker.
+  kBrokerChallengeExpired = 1111,        // The challenge's time to live has passed.
+  kBrokerChallengeReplayed = 1112,       // The challenge was already used by an earlier release.
+  kBrokerEvidenceRejected = 1113,        // The evidence failed a verification step (named).
+  kBrokerPlatformNotAllowed = 1114,      // The evidence's platform or root is not in the policy.
+  kBrokerMeasurementMismatch = 1115,     // A measurement differs from the policy's pin.
+  kBrokerDebugEvidence = 1116,           // Debug-mode evidence under a policy that forbids it.
+  kBrokerStaleEvidence = 1117,           // The evidence is older than max_evidence_age_s.
+  kBrokerSecurityModeNotAllowed = 1118,  // The platform's security mode is not in the policy.
+  kBrokerKeyUnsealFailed = 1119,         // A stored key does not open under the master key.
+
+  // Key broker HTTP service and the keys CLI (1130-1149).
+  kBrokerHttpBadBody = 1130,       // A body or query is not strict JSON of the route's shape.
+  kBrokerHttpUnauthorized = 1131,  // An admin request lacks the bearer token or it is wrong.
+  kBrokerHttpNotFound = 1132,      // No route matches the request's method and path.
+  kBrokerHttpBodyTooLarge = 1133,  // A request body exceeds the server's limit.
+  kBrokerHttpBadToken = 1134,      // The admin token is missing, malformed or its file not 0600.
+  kBrokerHttpListenFailed = 1135,  // The server cannot bind or listen on its address.
+  kKeysCliRefused = 1140,          // The broker answered a keys command with an error.
+  kKeysCliBadResponse = 1141,      // The broker's answer is not the JSON the command expects.
+
+  // HTTP client, AWS request signing and the S3 model store (1150-1179).
+  kHttpBadUrl = 1150,            // A URL is malformed or not http:// or https://.
+  kHttpConnect = 1151,           // Connecting failed (refused, DNS, TLS handshake or certificate).
+  kHttpTimeout = 1152,           // The exchange did not finish within its timeout.
+  kHttpResponseTooLarge = 1153,  // A response's headers or body exceeded the caller's cap.
+  kHttpProtocol = 1154,          // The response was not valid HTTP, or the transfer broke off.
+  kHttpLibraryFailure = 1155,    // libcurl failed to initialise or reported an unexpected error.
+  kAwsNoCredentials = 1160,      // AWS credentials are missing from the environment.
+  kAwsAuthFailed = 1161,         // AWS rejected the request's credentials or signature (403).
+  kS3UnexpectedStatus = 1170,    // S3 answered with a status the store does not expect.
+  kS3Unavailable = 1171,         // S3 kept failing (5xx, throttling, connection) after retries.
+  kS3ObjectTooLarge = 1172,      // A file to upload exceeds the single-PUT size limit.
+  kS3BadResponse = 1173,         // An S3 response lacks a required header or has a bad one.
+
+  // AWS KMS client and CMS unwrap (1180-1199).
+  kCmsMalformed = 1180,          // CMS bytes are not BER EnvelopedData of the expected shape.
+  kCmsWrongRecipient = 1181,     // The CMS message is not encrypted to the given key's size.
+  kCmsBadAlgorithm = 1182,       // Not RSAES-OAEP SHA-256 key transport or AES-256-CBC content.
+  kCmsDecryptFailed = 1183,      // Key unwrap or content decryption failed (one code for all).
+  kKmsNoRegion = 1184,           // No region in the key ARN and AWS_REGION is unset.
+  kKmsAccessDenied = 1185,       // KMS denied the operation (AccessDeniedException).
+  kKmsNotFound = 1186,           // The KMS key does not exist (NotFoundException).
+  kKmsInvalidState = 1187,       // The key is disabled, pending deletion or unavailable.
+  kKmsInvalidCiphertext = 1188,  // KMS refused a ciphertext blob (InvalidCiphertextException).
+  kKmsRequestRejected = 1189,    // KMS rejected the request for another reason (4xx).
+  kKmsUnavailable = 1190,        // KMS kept failing (5xx, throttling, connection) after retries.
+  kKmsBadResponse = 1191,        // A KMS response is not the JSON shape the operation expects.
 };
 
 // ErrorCodeName returns the stable upper-snake name of `code` (e.g. "CBOR_TRAILING_BYTES").

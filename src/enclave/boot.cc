@@ -91,6 +91,9 @@ std::string MeasuredConfigJson(const MeasuredConfig& config) {
       {"protocol", protocol::kChannelProtocolVersion},
       {"message_version", protocol::kMessageVersion},
   };
+  if (!config.owner_key.empty()) {
+    json["owner_key"] = config.owner_key;
+  }
   return json.dump();
 }
 
@@ -104,6 +107,13 @@ std::string ReadyFileJson(const ReadyInfo& info) {
       {"sim_root", info.sim_root}, {"pcrs", pcrs},
       {"model_id", info.model_id}, {"pid", info.pid},
   };
+  if (!info.cold_start_us.empty()) {
+    nlohmann::json cold_start = nlohmann::json::object();
+    for (const auto& [step, micros] : info.cold_start_us) {
+      cold_start[step] = micros;
+    }
+    json["cold_start_us"] = cold_start;
+  }
   return json.dump() + "\n";
 }
 

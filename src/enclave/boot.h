@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "air/claims.h"
@@ -55,10 +56,14 @@ struct MeasuredConfig {
   std::string model_hash_scheme;
   std::string precision;  // "fp32", "bf16", "int8"
   size_t max_sessions = 0;
+  // The model owner's signing key ("ed25519:" + hex, model::SignerKeyId) for an encrypted boot;
+  // empty for a plaintext model directory (then left out of the JSON).
+  std::string owner_key;
 };
 
 // MeasuredConfigJson returns the canonical JSON (keys sorted, no spaces, hashes as lowercase
 // hex) of `config` plus "protocol": 4 and "message_version": 1. PCR1 is SHA-384 of these bytes.
+// "owner_key" is present only when set, so a different owner key gives a different PCR1.
 std::string MeasuredConfigJson(const MeasuredConfig& config);
 
 struct ReadyInfo {
@@ -68,10 +73,13 @@ struct ReadyInfo {
   std::map<uint32_t, std::vector<uint8_t>> pcrs;  // 0, 1, 2
   std::string model_id;
   int64_t pid = 0;
+  // Encrypted boot only: the cold-start breakdown (BootTimingFields), written as "cold_start_us".
+  std::vector<std::pair<std::string, uint64_t>> cold_start_us;
 };
 
 // ReadyFileJson returns the ready file: {"address", "platform", "sim_root", "pcrs": {"0": hex,
-// "1": hex, "2": hex}, "model_id", "pid"} (README "binaries and the local stack").
+// "1": hex, "2": hex}, "model_id", "pid"} (README "binaries and the local stack"), plus
+// "cold_start_us": {"manifest_us": n, ...} when cold_start_us is not empty.
 std::string ReadyFileJson(const ReadyInfo& info);
 
 // WriteFileAtomically writes `contents` to a temporary file beside `path`, syncs it and renames

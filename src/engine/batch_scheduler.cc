@@ -253,8 +253,11 @@ void BatchScheduler::WorkerLoop() {
   for (;;) {
     worker_cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
     if (pending_.empty()) break;  // Stopping and drained.
+    // The worker is idle here (it runs every batch itself). A lone request goes at once: nobody
+    // else is queued to share its batch, and waiting would only add max_wait_us to its latency.
+    // Texts of several requests may wait for a fuller batch.
     if (!stopping_ && pending_tokens_ < options_.max_batch_tokens &&
-        pending_.size() < options_.max_batch_texts) {
+        pending_.size() < options_.max_batch_texts && !SingleRequestPending()) {
       const Clock::time_point deadline =
           texts_[pending_.front()].enqueued + std::chrono::microseconds(options_.max_wait_us);
       if (Clock::now() < deadline) {
@@ -302,6 +305,12 @@ void BatchScheduler::WorkerLoop() {
     }
     batch_.clear();
   }
+}
+
+bool BatchScheduler::SingleRequestPending() const {
+  const uint32_t request = texts_[pending_.front()].request;
+  return std::all_of(pending_.begin(), pending_.end(),
+                     [&](uint32_t t) { return texts_[t].request == request; });
 }
 
 void BatchScheduler::SelectBatch() {

@@ -10,10 +10,12 @@
 //   embedded. A Submit that does not fit fails at once with kEngineBusy; the queue never grows.
 // - Tokenization runs on the submitting thread, outside the engine and outside the queue lock.
 // - A batch holds at most max_batch_tokens tokens and max_batch_texts texts. The worker sends a
-//   batch when the queue holds a full batch, or when the oldest queued text has waited
-//   max_wait_us, or while shutting down. When the queue holds more than one batch, the batch is
-//   the oldest text plus the queued texts nearest to it in length (so no text starves and a batch
-//   holds sequences of similar length). Sequences are never padded: the engine packs them.
+//   batch when the queue holds a full batch, or when every queued text belongs to one request
+//   (a lone request never waits for company: it runs as soon as the worker is free), or when the
+//   oldest queued text has waited max_wait_us, or while shutting down. When the queue holds more
+//   than one batch, the batch is the oldest text plus the queued texts nearest to it in length (so
+//   no text starves and a batch holds sequences of similar length). Sequences are never padded: the
+//   engine packs them.
 // - Results equal Embedder::Embed's for the same texts (same engine, same precision).
 // - A request whose texts span several batches fails as a whole if any of its batches fails.
 // - Shutdown(kDrain) embeds everything queued; Shutdown(kFail) fails what is still queued with
@@ -76,7 +78,8 @@ struct SchedulerOptions {
                                      // one request may carry.
   size_t max_batch_tokens = 8192;    // Tokens per batch; >= the backend's max_seq_length().
   size_t max_batch_texts = 1024;     // Texts per batch; <= the Embedder's max_texts_per_call.
-  uint32_t max_wait_us = 2000;       // How long the oldest text may wait for a fuller batch.
+  uint32_t max_wait_us = 2000;       // How long the oldest text may wait for a fuller batch
+                                     // while texts of more than one request are queued.
 };
 
 enum class ShutdownMode { kDrain, kFail };
@@ -175,6 +178,7 @@ class BatchScheduler {
   Result<Ticket> SubmitImpl(std::span<const Text> texts);
   void WorkerLoop();
   // The following run with mu_ held.
+  bool SingleRequestPending() const;  // pending_ is not empty
   void SelectBatch();
   void FinishText(uint32_t text, const Error* error);
   void CompleteRequest(uint32_t request);

@@ -163,6 +163,13 @@ Result<std::unique_ptr<Embedder>> Embedder::LoadFromMemory(std::string_view conf
                                                            std::string_view tokenizer_json,
                                                            std::vector<uint8_t> safetensors_bytes,
                                                            const EmbedderOptions& options) {
+  // The encoder copies the weights, so the buffer is only needed until the load returns.
+  return LoadFromMemoryView(config_json, tokenizer_json, safetensors_bytes, options);
+}
+
+Result<std::unique_ptr<Embedder>> Embedder::LoadFromMemoryView(
+    std::string_view config_json, std::string_view tokenizer_json,
+    std::span<const uint8_t> safetensors_bytes, const EmbedderOptions& options) {
   EML_ASSIGN_OR_RETURN(const model::BertConfig config, model::ParseBertConfig(config_json));
   auto pipeline = std::make_unique<Pipeline>();
   pipeline->pooling = model::PoolingMode::kMean;
@@ -174,8 +181,9 @@ Result<std::unique_ptr<Embedder>> Embedder::LoadFromMemory(std::string_view conf
   tokenizer_options.max_length = pipeline->max_seq_length;
   EML_ASSIGN_OR_RETURN(tokenizer::WordPieceTokenizer tokenizer,
                        tokenizer::WordPieceTokenizer::FromJson(tokenizer_json, tokenizer_options));
+  // The view lives until Build returns; Build copies every tensor into the encoder's buffers.
   EML_ASSIGN_OR_RETURN(const model::SafetensorsFile weights,
-                       model::SafetensorsFile::FromBuffer(std::move(safetensors_bytes)));
+                       model::SafetensorsFile::FromView(safetensors_bytes));
   return Build(options, std::move(pipeline), std::move(tokenizer), config, weights);
 }
 

@@ -91,6 +91,13 @@ class Embedder {
                                                           std::vector<uint8_t> safetensors_bytes,
                                                           const EmbedderOptions& options);
 
+  // LoadFromMemoryView is LoadFromMemory for weights the caller keeps (the enclave holds them in
+  // locked memory and wipes them itself): `safetensors_bytes` is read during the call only; the
+  // Embedder keeps its own converted copy of the weights. Errors: as LoadFromMemory.
+  static Result<std::unique_ptr<Embedder>> LoadFromMemoryView(
+      std::string_view config_json, std::string_view tokenizer_json,
+      std::span<const uint8_t> safetensors_bytes, const EmbedderOptions& options);
+
   ~Embedder();
   Embedder(const Embedder&) = delete;
   Embedder& operator=(const Embedder&) = delete;

@@ -337,6 +337,11 @@ Result<SafetensorsFile> SafetensorsFile::FromBuffer(std::vector<uint8_t> bytes,
   return Create(std::move(impl), view, limits);
 }
 
+Result<SafetensorsFile> SafetensorsFile::FromView(std::span<const uint8_t> bytes,
+                                                  const SafetensorsLimits& limits) {
+  return Create(std::make_unique<Impl>(), bytes, limits);
+}
+
 Result<SafetensorsFile> SafetensorsFile::Create(std::unique_ptr<Impl> impl,
                                                 std::span<const uint8_t> bytes,
                                                 const SafetensorsLimits& limits) {

@@ -110,6 +110,12 @@ class SafetensorsFile {
   static Result<SafetensorsFile> FromBuffer(std::vector<uint8_t> bytes,
                                             const SafetensorsLimits& limits = {});
 
+  // FromView validates `bytes` without copying or owning them (e.g. weights held in locked
+  // memory that the caller wipes): the caller keeps `bytes` alive and unchanged for the life of
+  // the returned object and of every TensorView taken from it. Errors: as FromBuffer.
+  static Result<SafetensorsFile> FromView(std::span<const uint8_t> bytes,
+                                          const SafetensorsLimits& limits = {});
+
   SafetensorsFile(SafetensorsFile&&) noexcept;
   SafetensorsFile& operator=(SafetensorsFile&&) noexcept;
   SafetensorsFile(const SafetensorsFile&) = delete;

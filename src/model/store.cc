@@ -3,6 +3,7 @@
 #include <system_error>
 
 #include "model/stores/file_store.h"
+#include "model/stores/s3_store.h"
 
 namespace eml::model {
 
@@ -18,10 +19,10 @@ Result<std::unique_ptr<ModelStore>> OpenModelStore(std::string_view url) {
     return stores::FileStore::Open(std::filesystem::path(std::string(rest)));
   }
   if (scheme == "s3") {
-    return Error{ErrorCode::kStoreUnsupportedScheme, "s3:// stores are not implemented yet"};
+    return stores::S3Store::OpenFromEnvironment(rest);
   }
   return Error{ErrorCode::kStoreUnsupportedScheme,
-               "unsupported store scheme \"" + std::string(scheme) + "\" (supported: file)"};
+               "unsupported store scheme \"" + std::string(scheme) + "\" (supported: file, s3)"};
 }
 
 }  // namespace eml::model

@@ -9,7 +9,8 @@
 // small interface; implementations live in src/model/stores/ and are picked by URL scheme in
 // store.cc (an explicit table):
 //   file:///abs/dir   stores/file_store.h: DIR/<model_id>/<version>/<stored path>
-//   s3://bucket/pfx   not implemented yet (kStoreUnsupportedScheme; a later issue)
+//   s3://bucket/pfx   stores/s3_store.h: BUCKET/PFX/<model_id>/<version>/<stored path>, with
+//                     credentials, region and endpoint from the environment (docs/stores.md)
 //
 // Thread safety: a store object may be used from one thread at a time.
 
@@ -54,8 +55,9 @@ class ModelStore {
 };
 
 // OpenModelStore returns the store for `url`.
-// Errors: kStoreUnsupportedScheme (s3:// and any other scheme), kStoreBadUrl (no scheme, or a
-// file:// URL whose path is not absolute), kNotFound (the file:// directory does not exist).
+// Errors: kStoreUnsupportedScheme (any scheme but file:// and s3://), kStoreBadUrl (no scheme, a
+// file:// URL whose path is not absolute, a malformed s3:// bucket or prefix), kNotFound (the
+// file:// directory does not exist), kAwsNoCredentials (s3:// without AWS credentials).
 Result<std::unique_ptr<ModelStore>> OpenModelStore(std::string_view url);
 
 }  // namespace eml::model

@@ -49,7 +49,8 @@ class StoreTest : public ::testing::Test {
 };
 
 TEST_F(StoreTest, UrlSchemes) {
-  EXPECT_THAT(OpenModelStore("s3://bucket/prefix"), HasError(ErrorCode::kStoreUnsupportedScheme));
+  EXPECT_THAT(OpenModelStore("s3://"), HasError(ErrorCode::kStoreBadUrl));
+  EXPECT_THAT(OpenModelStore("s3://Bad_Bucket/prefix"), HasError(ErrorCode::kStoreBadUrl));
   EXPECT_THAT(OpenModelStore("gs://bucket"), HasError(ErrorCode::kStoreUnsupportedScheme));
   EXPECT_THAT(OpenModelStore("/plain/path"), HasError(ErrorCode::kStoreBadUrl));
   EXPECT_THAT(OpenModelStore("file://relative/dir"), HasError(ErrorCode::kStoreBadUrl));

@@ -116,6 +116,19 @@ Status DecodeContainer(const Json& json, Claims& claims) {
   }
   claims.image_digest_sha256 = *digest;
   EML_ASSIGN_OR_RETURN(claims.image_reference, OptionalString(*container, "image_reference"));
+  // Optional: submods.confidential_space.support_attributes, an array of strings.
+  const Json* space = Field(*submods, "confidential_space");
+  const Json* support =
+      space != nullptr && space->is_object() ? Field(*space, "support_attributes") : nullptr;
+  if (support != nullptr) {
+    if (!support->is_array() || support->size() > kMaxClaimArrayEntries) {
+      return ClaimError("support_attributes", "is not an array of 0..16 strings");
+    }
+    for (const Json& entry : *support) {
+      EML_ASSIGN_OR_RETURN(std::string value, StringValue(&entry, "support_attributes"));
+      claims.support_attributes.push_back(std::move(value));
+    }
+  }
   return OkStatus();
 }
 

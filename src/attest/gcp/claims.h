@@ -45,6 +45,9 @@ struct Claims {
   std::string image_reference;          // submods.container.image_reference (may be empty)
   std::vector<std::string> eat_nonces;  // eat_nonce: one string or an array of them
   std::string tcb_status;               // tdx.gcp_attester_tcb_status when present
+  // submods.confidential_space.support_attributes when present, e.g. ["LATEST", "STABLE",
+  // "USABLE"]: the image's support status at issue time.
+  std::vector<std::string> support_attributes;
 };
 
 // DecodeClaims decodes the claims JSON object. Required: iss, aud, iat, exp, hwmodel, swname,

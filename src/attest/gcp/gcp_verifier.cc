@@ -204,6 +204,7 @@ void CopyClaims(const Claims& claims, const Policy& policy, GcpVerifier::Kind ki
   report.attributes["iss"] = claims.issuer;
   report.attributes["aud"] = Join(claims.audiences);
   report.attributes["image_reference"] = claims.image_reference;
+  report.attributes["support_attributes"] = Join(claims.support_attributes);
   report.attributes["token_kind"] = kind == GcpVerifier::Kind::kPki ? "pki" : "oidc";
   report.tcb_status = claims.tcb_status;
   report.timestamp_ms = static_cast<uint64_t>(claims.issued_at_unix) * 1000;  // <= kMaxTimeUnix

@@ -42,7 +42,8 @@
 //
 // Report: platform "gcp-cs"; named_measurements["image_digest"] = the 32 digest bytes;
 // attributes hwmodel, swname, swversion (comma-joined), dbgstat, iss, aud (comma-joined),
-// image_reference, token_kind ("pki" / "oidc"); tcb_status = tdx.gcp_attester_tcb_status when
+// image_reference, support_attributes (comma-joined, empty when the token has none),
+// token_kind ("pki" / "oidc"); tcb_status = tdx.gcp_attester_tcb_status when
 // present; timestamp_ms = iat * 1000; nonce = the bytes of the matched eat_nonce (or of the
 // first one when no nonce is expected); debug = dbgstat != "disabled-since-boot".
 //

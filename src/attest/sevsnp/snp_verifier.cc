@@ -280,10 +280,17 @@ void RunCertificateSteps(const AttestationReport& report, std::span<const uint8_
   }
   if (!policy.minimum_tcb.has_value()) {
     b.Skip("minimum_tcb", "no minimum TCB");
-  } else if (AtLeast(reported, *policy.minimum_tcb, e->info.product)) {
-    b.Pass("minimum_tcb");
+  } else if (!AtLeast(reported, *policy.minimum_tcb, e->info.product)) {
+    b.Fail("minimum_tcb",
+           Error{ErrorCode::kSnpTcbTooLow,
+                 "reported TCB " + TcbHex(report.reported_tcb) + " below the minimum"});
+  } else if (!AtLeast(DecodeTcb(report.committed_tcb, e->info.product), *policy.minimum_tcb,
+                      e->info.product)) {
+    b.Fail("minimum_tcb",
+           Error{ErrorCode::kSnpTcbTooLow,
+                 "committed TCB " + TcbHex(report.committed_tcb) + " below the minimum"});
   } else {
-    b.Fail("minimum_tcb", Error{ErrorCode::kSnpTcbTooLow, "reported TCB below the minimum"});
+    b.Pass("minimum_tcb");
   }
 }
 
@@ -317,13 +324,17 @@ void RunPolicySteps(const AttestationReport& report, const Policy& policy, Repor
             policy.allow_migration_agent, ErrorCode::kSnpMigrationAgent, "a migration agent");
   CheckFlag(b, "smt", (report.policy & kPolicySmt) != 0, policy.allow_smt,
             ErrorCode::kSnpSmtNotAllowed, "SMT");
-  if (!policy.required_vmpl.has_value()) {
+  if (!policy.required_vmpl.has_value() && !policy.max_vmpl.has_value()) {
     b.Skip("vmpl", "no required VMPL");
-  } else if (report.vmpl == *policy.required_vmpl) {
-    b.Pass("vmpl");
-  } else {
+  } else if (policy.required_vmpl.has_value() && report.vmpl != *policy.required_vmpl) {
     b.Fail("vmpl", Error{ErrorCode::kSnpVmplMismatch,
                          "VMPL " + std::to_string(report.vmpl) + " is not the required one"});
+  } else if (policy.max_vmpl.has_value() && report.vmpl > *policy.max_vmpl) {
+    b.Fail("vmpl", Error{ErrorCode::kSnpVmplMismatch, "VMPL " + std::to_string(report.vmpl) +
+                                                          " is above the maximum " +
+                                                          std::to_string(*policy.max_vmpl)});
+  } else {
+    b.Pass("vmpl");
   }
   CheckPin(b, "measurement", report.measurement, policy.measurement,
            ErrorCode::kAttestMeasurementMismatch);
@@ -352,6 +363,9 @@ Result<std::unique_ptr<SnpVerifier>> SnpVerifier::New(Collateral collateral, Pol
   }
   if (policy.required_vmpl.has_value() && *policy.required_vmpl > kMaxVmpl) {
     return Error{ErrorCode::kAttestBadPolicy, "required_vmpl over 3"};
+  }
+  if (policy.max_vmpl.has_value() && *policy.max_vmpl > kMaxVmpl) {
+    return Error{ErrorCode::kAttestBadPolicy, "max_vmpl over 3"};
   }
   if (collateral.arks.size() > kMaxCollateralCertificates ||
       collateral.intermediates.size() > kMaxCollateralCertificates ||

@@ -37,11 +37,13 @@
 //   chip_id             chip_id equals the VCEK's hwID (not_applicable for a VLEK)
 //                                                                       kSnpChipIdMismatch
 //   reported_tcb        reported_tcb equals the endorsement key's TCB    kSnpTcbMismatch
-//   minimum_tcb         every reported TCB component >= the policy's      kSnpTcbTooLow
+//   minimum_tcb         every component of reported_tcb and of committed_tcb (the floor
+//                       the firmware cannot be rolled back below) >= the policy's
+//                                                                         kSnpTcbTooLow
 //   debug               guest policy bit 19 (DEBUG) unless allow_debug       kAttestDebugMode
 //   migration_agent     guest policy bit 18 (MIGRATE_MA) unless allowed     kSnpMigrationAgent
 //   smt                 guest policy bit 16 (SMT) unless allow_smt           kSnpSmtNotAllowed
-//   vmpl                vmpl equals required_vmpl                            kSnpVmplMismatch
+//   vmpl                vmpl equals required_vmpl and is at most max_vmpl    kSnpVmplMismatch
 //   measurement / host_data / id_key_digest / author_key_digest   equal to their pins
 //                                                                 kAttestMeasurementMismatch
 //   report_data         equals expected_report_data                    kSnpReportDataMismatch
@@ -99,15 +101,18 @@ struct Policy {
   // choice to turn off).
   bool allow_smt = true;
   std::optional<uint32_t> required_vmpl;  // 0..3
-  // minimum_tcb: each component (fmc only on Turin) must be at least this.
+  // max_vmpl: the report's VMPL must be at most this (0 is the most privileged level).
+  std::optional<uint32_t> max_vmpl;  // 0..3
+  // minimum_tcb: each component (fmc only on Turin) of the reported and the committed TCB
+  // must be at least this.
   std::optional<TcbVersion> minimum_tcb;
 };
 
 class SnpVerifier final : public Verifier {
  public:
   // New binds `collateral` (built-in ARKs when none given) and `policy`. Errors:
-  // kAttestBadPolicy (a pin of the wrong size, required_vmpl over 3, an ARK whose CN is not
-  // "ARK-<product>", over kMaxCollateralCertificates), kInternal (built-in ARKs corrupt).
+  // kAttestBadPolicy (a pin of the wrong size, required_vmpl or max_vmpl over 3, an ARK whose CN is
+  // not "ARK-<product>", over kMaxCollateralCertificates), kInternal (built-in ARKs corrupt).
   static Result<std::unique_ptr<SnpVerifier>> New(Collateral collateral, Policy policy);
 
   // Verify: see attest/verifier.h and the steps above. Errors: kInvalidArgument when

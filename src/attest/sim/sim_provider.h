@@ -27,8 +27,8 @@
 #include <filesystem>
 #include <map>
 #include <optional>
-#include <string>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "common/result.h"

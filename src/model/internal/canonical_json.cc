@@ -6,6 +6,7 @@
 
 #include "common/byte_reader.h"
 #include "common/check.h"
+#include "common/encoding.h"
 
 namespace eml::model::internal {
 namespace {
@@ -16,19 +17,6 @@ Error NonCanonical(std::string detail) {
 }
 
 bool IsWhitespace(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-int HexValue(uint8_t c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 class Parser {
  public:
@@ -330,11 +318,11 @@ class Parser {
     bool lower = true;
     for (int k = 0; k < 4; ++k) {
       uint8_t h = 0;
-      if (!r_.ReadU8(&h) || HexValue(h) < 0) {
+      if (!r_.ReadU8(&h) || HexDigitValue(static_cast<char>(h)) < 0) {
         return Bad("invalid \\u escape");
       }
       lower = lower && !(h >= 'A' && h <= 'F');
-      cp = (cp << 4) | static_cast<uint32_t>(HexValue(h));
+      cp = (cp << 4) | static_cast<uint32_t>(HexDigitValue(static_cast<char>(h)));
     }
     const bool has_short_form = cp == '\b' || cp == '\f' || cp == '\n' || cp == '\r' || cp == '\t';
     if (cp >= 0x20 || has_short_form || !lower) {

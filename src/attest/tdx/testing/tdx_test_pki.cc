@@ -5,7 +5,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <ctime>
+#include <fstream>
 
 #include "attest/tdx/quote.h"
 #include "common/check.h"
@@ -323,6 +325,43 @@ std::vector<uint8_t> TestPki::RebuildQuote(std::span<const uint8_t> quote, std::
   PutU32(out, signature_data.size());
   Put(out, signature_data);
   return out;
+}
+
+std::vector<uint8_t> TestPki::RebuildQuoteWithReportData(std::span<const uint8_t> quote,
+                                                         std::span<const uint8_t> report_data,
+                                                         bool debug) const {
+  // TD report body 1.0 offsets (Intel TDX DCAP quote layout), after the 48-byte header.
+  constexpr size_t kTdAttributesOffset = kHeaderBytes + 120;
+  constexpr size_t kReportDataOffset = kHeaderBytes + 520;
+  Result<ParsedQuote> parsed = ParseQuote(quote);
+  EML_CHECK(parsed.has_value() && report_data.size() == 64 &&
+            parsed->signed_region.size() == kHeaderBytes + kTdReportBody10Bytes);
+  std::vector<uint8_t> region(parsed->signed_region.begin(), parsed->signed_region.end());
+  std::copy(report_data.begin(), report_data.end(),
+            region.begin() + static_cast<std::ptrdiff_t>(kReportDataOffset));
+  if (debug) {
+    region[kTdAttributesOffset] |= 0x01;
+  }
+  return RebuildQuote(quote, PckChainPem(), region);
+}
+
+void TestPki::WriteCollateralDirectory(const std::filesystem::path& dir,
+                                       std::string_view tcb_info_body,
+                                       std::string_view qe_identity_body, int64_t this_update,
+                                       int64_t next_update) const {
+  std::filesystem::create_directories(dir);
+  auto write = [&dir](const char* name, std::span<const uint8_t> bytes) {
+    std::ofstream out(dir / name, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+    EML_CHECK(out.good());
+  };
+  write("tcb_info_50806f000000.json", AsBytes(SignedResponse("tcbInfo", tcb_info_body)));
+  write("qe_identity.json", AsBytes(SignedResponse("enclaveIdentity", qe_identity_body)));
+  const std::string chain = ToPem(tcb_signing_der_) + ToPem(root_der_);
+  write("tcb_signing_chain.pem", AsBytes(chain));
+  write("pck_platform.crl.der", PlatformCrl(this_update, next_update, {}));
+  write("root_ca.crl.der", RootCrl(this_update, next_update));
 }
 
 std::string ToPem(std::span<const uint8_t> der) {

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
@@ -61,6 +62,21 @@ class TestPki {
   // fresh attestation key, signs signed_region with it and binds it in the QE report data.
   std::vector<uint8_t> RebuildQuote(std::span<const uint8_t> quote, std::string_view pem,
                                     std::span<const uint8_t> signed_region = {}) const;
+
+  // RebuildQuoteWithReportData returns the v4 `quote` with its body's REPORTDATA set to
+  // `report_data` (64 bytes) and, with `debug`, TD_ATTRIBUTES bit 0 (DEBUG) set, rebuilt with
+  // this PKI's chain (PckChainPem) and a fresh attestation key signing the changed body.
+  std::vector<uint8_t> RebuildQuoteWithReportData(std::span<const uint8_t> quote,
+                                                  std::span<const uint8_t> report_data,
+                                                  bool debug = false) const;
+
+  // WriteCollateralDirectory writes collateral signed by this PKI in the layout that
+  // LoadCollateralDirectory reads: the tcbInfo (FMSPC 50806f000000) and QE identity responses
+  // with the given JSON bodies, the TCB signing chain, and platform / root CRLs (no revoked
+  // serials) valid from `this_update` to `next_update`.
+  void WriteCollateralDirectory(const std::filesystem::path& dir, std::string_view tcb_info_body,
+                                std::string_view qe_identity_body, int64_t this_update,
+                                int64_t next_update) const;
 
  private:
   static constexpr uint64_t kLeafSerial = 0x1234;

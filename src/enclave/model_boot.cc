@@ -1,0 +1,523 @@
+#include "enclave/model_boot.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <iterator>
+#include <optional>
+#include <span>
+#include <thread>
+
+#include "common/checked_math.h"
+#include "crypto/hash.h"
+#include "crypto/stream_aead.h"
+#include "enclave/locked_buffer.h"
+
+namespace eml::enclave {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+uint64_t MicrosSince(Clock::time_point start) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
+}
+
+// Accumulates the time of one scope into a counter.
+class ScopedTimer {
+ public:
+  explicit ScopedTimer(uint64_t* out_us) : out_us_(out_us), start_(Clock::now()) {}
+  ~ScopedTimer() { *out_us_ += MicrosSince(start_); }
+  ScopedTimer(const ScopedTimer&) = delete;
+  ScopedTimer& operator=(const ScopedTimer&) = delete;
+
+ private:
+  uint64_t* out_us_;
+  Clock::time_point start_;
+};
+
+// IsTransient: store errors worth another attempt (the transport, not the content, failed).
+bool IsTransient(ErrorCode code) {
+  return code == ErrorCode::kIoError || code == ErrorCode::kHttpConnect ||
+         code == ErrorCode::kHttpTimeout || code == ErrorCode::kHttpProtocol ||
+         code == ErrorCode::kS3Unavailable || code == ErrorCode::kChannelIoError ||
+         code == ErrorCode::kChannelTimeout || code == ErrorCode::kChannelClosed;
+}
+
+// The bytes behind this view passed their SHA-256 check against the signed manifest.
+std::string_view AsVerifiedText(std::span<const uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// The files the engine loads, in load order.
+struct Plan {
+  const model::ManifestFile* config = nullptr;
+  const model::ManifestFile* tokenizer = nullptr;
+  const model::ManifestFile* weights = nullptr;
+  uint64_t total_bytes = 0;
+  bool needs_key = false;
+};
+
+class Booter {
+ public:
+  Booter(const BootRequest& request, DataKeySource& keys, const BootProgressFn& progress,
+         const BootOptions& options)
+      : request_(request), keys_(keys), progress_(progress), options_(options) {}
+
+  Result<BootedModel> Run();
+
+ private:
+  // Retry runs a store call up to store_attempts times while it fails with a transient error.
+  template <typename T, typename Fn>
+  Result<T> Retry(std::string_view what, const Fn& call);
+  // TimedFetch is Retry with the time added to timings_.fetch_us.
+  template <typename T, typename Fn>
+  Result<T> TimedFetch(std::string_view what, const Fn& call) {
+    ScopedTimer timer(&timings_.fetch_us);
+    return Retry<T>(what, call);
+  }
+  // StoreError maps a non-transient store error met while reading `name`.
+  Error StoreError(const Error& error, std::string_view name, bool encrypted) const;
+
+  Result<model::VerifiedManifest> FetchManifest();
+  Result<Plan> PlanFiles(const model::VerifiedManifest& verified) const;
+  Result<SecretBytes> FetchKey(const model::VerifiedManifest& verified);
+  Result<LockedBuffer> LoadFile(const model::ManifestFile& file, const SecretBytes& dek);
+  Status ReadPlain(const model::ManifestFile& file, LockedBuffer& out);
+  Status ReadEncrypted(const model::ManifestFile& file, const SecretBytes& dek, LockedBuffer& out);
+  Status CheckDigest(const model::ManifestFile& file, const LockedBuffer& buffer);
+  void Report(std::string_view step, std::string_view file, uint64_t done, uint64_t total) const {
+    if (progress_) {
+      progress_(BootProgress{step, file, done, total});
+    }
+  }
+
+  const BootRequest& request_;
+  DataKeySource& keys_;
+  const BootProgressFn& progress_;
+  const BootOptions& options_;
+  BootTimings timings_;
+  size_t files_decrypted_ = 0;
+  bool all_locked_ = true;
+};
+
+template <typename T, typename Fn>
+Result<T> Booter::Retry(std::string_view what, const Fn& call) {
+  const int attempts = std::max(1, options_.store_attempts);
+  std::chrono::milliseconds backoff = options_.store_backoff;
+  for (int attempt = 1;; ++attempt) {
+    Result<T> result = call();
+    if (result.has_value() || !IsTransient(result.error().code)) {
+      return result;
+    }
+    if (attempt == attempts) {
+      return Error{ErrorCode::kBootStoreUnavailable, "store failed " + std::to_string(attempts) +
+                                                         " attempts to read " + std::string(what) +
+                                                         ": " + ToString(result.error())};
+    }
+    if (options_.sleep) {
+      options_.sleep(backoff);
+    } else {
+      std::this_thread::sleep_for(backoff);
+    }
+    backoff *= 2;
+  }
+}
+
+Error Booter::StoreError(const Error& error, std::string_view name, bool encrypted) const {
+  const std::string where = request_.model_id + "/" + request_.version + "/" + std::string(name);
+  if (error.code == ErrorCode::kBootStoreUnavailable) {
+    return error;
+  }
+  if (error.code == ErrorCode::kStoreNotFound) {
+    return Error{ErrorCode::kBootModelNotFound, where + " is not in the store"};
+  }
+  if (error.code == ErrorCode::kStoreBadRange) {
+    return Error{encrypted ? ErrorCode::kBootSegmentInvalid : ErrorCode::kBootHashMismatch,
+                 where + " is shorter than the manifest says (truncated)"};
+  }
+  return Error{ErrorCode::kBootStoreUnavailable,
+               "store error reading " + where + ": " + ToString(error)};
+}
+
+Result<model::VerifiedManifest> Booter::FetchManifest() {
+  ScopedTimer timer(&timings_.manifest_us);
+  model::ModelStore& store = request_.store;
+  const std::string json_name(model::kManifestFileName);
+  const std::string sig_name(model::kSignatureFileName);
+  Result<std::vector<uint8_t>> json = Retry<std::vector<uint8_t>>(json_name, [&] {
+    return store.Fetch(request_.model_id, request_.version, json_name,
+                       model::kDefaultMaxManifestBytes);
+  });
+  if (!json.has_value()) {
+    if (json.error().code == ErrorCode::kLimitExceeded) {
+      return Error{ErrorCode::kBootBadManifest, "manifest.json is larger than 1 MiB"};
+    }
+    return StoreError(json.error(), json_name, false);
+  }
+  Result<std::vector<uint8_t>> sig = Retry<std::vector<uint8_t>>(sig_name, [&] {
+    return store.Fetch(request_.model_id, request_.version, sig_name, kMaxSignatureFileBytes);
+  });
+  if (!sig.has_value()) {
+    if (sig.error().code == ErrorCode::kLimitExceeded) {
+      return Error{ErrorCode::kBootBadSignature, "manifest.sig is oversized"};
+    }
+    return StoreError(sig.error(), sig_name, false);
+  }
+  Result<std::array<uint8_t, crypto::kEd25519SignatureSize>> signature =
+      model::ParseSignatureFile(*sig);
+  if (!signature.has_value()) {
+    return Error{ErrorCode::kBootBadSignature, "manifest.sig: " + ToString(signature.error())};
+  }
+  Result<model::VerifiedManifest> verified =
+      model::VerifiedManifest::Verify(*json, *signature, request_.owner_key);
+  if (!verified.has_value()) {
+    const ErrorCode code = verified.error().code;
+    const bool signature_failed =
+        code == ErrorCode::kManifestSignatureInvalid || code == ErrorCode::kManifestSignerMismatch;
+    return Error{signature_failed ? ErrorCode::kBootBadSignature : ErrorCode::kBootBadManifest,
+                 "manifest of " + request_.model_id + "/" + request_.version + " (owner key " +
+                     model::SignerKeyId(request_.owner_key) + "): " + ToString(verified.error())};
+  }
+  const model::Manifest& manifest = verified->manifest();
+  if (manifest.model_id != request_.model_id || manifest.version != request_.version) {
+    return Error{ErrorCode::kBootModelMismatch, "the store's manifest for " + request_.model_id +
+                                                    "/" + request_.version + " is signed for " +
+                                                    manifest.model_id + "/" + manifest.version};
+  }
+  Report("manifest", "", 1, 1);
+  return verified;
+}
+
+Result<Plan> Booter::PlanFiles(const model::VerifiedManifest& verified) const {
+  const model::Manifest& manifest = verified.manifest();
+  if (manifest.format != "safetensors") {
+    return Error{ErrorCode::kBootBadManifest,
+                 "weights format \"" + manifest.format + "\" cannot be booted (safetensors only)"};
+  }
+  Plan plan;
+  plan.config = verified.Find(kConfigFileName);
+  plan.tokenizer = verified.Find(kTokenizerFileName);
+  for (const model::ManifestFile& file : manifest.files) {
+    if (file.role != model::kRoleWeights) {
+      continue;
+    }
+    if (plan.weights != nullptr) {
+      return Error{ErrorCode::kBootBadManifest,
+                   "several weights files: sharded models cannot be booted yet"};
+    }
+    plan.weights = &file;
+  }
+  if (plan.config == nullptr || plan.tokenizer == nullptr || plan.weights == nullptr) {
+    return Error{ErrorCode::kBootBadManifest,
+                 "the manifest lacks config.json, tokenizer.json or a weights file"};
+  }
+  if (manifest.model_hash_scheme != air::kSchemeSha256Single) {
+    return Error{ErrorCode::kBootBadManifest,
+                 "model_hash_scheme " + manifest.model_hash_scheme + " cannot be booted"};
+  }
+  for (const model::ManifestFile* file : {plan.config, plan.tokenizer, plan.weights}) {
+    size_t sum = 0;
+    if (file->size > SIZE_MAX ||
+        !CheckedAdd(static_cast<size_t>(plan.total_bytes), static_cast<size_t>(file->size), &sum) ||
+        sum > request_.max_model_bytes) {
+      return Error{ErrorCode::kBootModelTooLarge,
+                   "model " + manifest.model_id + "/" + manifest.version + " needs more than " +
+                       std::to_string(request_.max_model_bytes) + " bytes (max_model_bytes)"};
+    }
+    plan.total_bytes = sum;
+    plan.needs_key = plan.needs_key || file->encryption.has_value();
+    if (file->encryption.has_value() &&
+        file->encryption->segment_size > crypto::kDefaultMaxSegmentSize) {
+      return Error{ErrorCode::kBootBadManifest, file->name + ": segment size above " +
+                                                    std::to_string(crypto::kDefaultMaxSegmentSize) +
+                                                    " bytes"};
+    }
+  }
+  return plan;
+}
+
+Result<SecretBytes> Booter::FetchKey(const model::VerifiedManifest& verified) {
+  ScopedTimer timer(&timings_.key_us);
+  Result<SecretBytes> key = keys_.DataKey(verified);
+  if (!key.has_value()) {
+    return Error{ErrorCode::kBootKeyUnavailable,
+                 "data key for " + verified.manifest().key_id + ": " + ToString(key.error())};
+  }
+  if (key->size() != crypto::kStreamKeySize) {
+    return Error{ErrorCode::kBootKeyUnavailable,
+                 "data key for " + verified.manifest().key_id + " is not 32 bytes"};
+  }
+  Report("key", "", 1, 1);
+  return key;
+}
+
+Status Booter::ReadPlain(const model::ManifestFile& file, LockedBuffer& out) {
+  model::ModelStore& store = request_.store;
+  Result<uint64_t> size = TimedFetch<uint64_t>(
+      file.name, [&] { return store.Size(request_.model_id, request_.version, file.name); });
+  if (!size.has_value()) {
+    return StoreError(size.error(), file.name, false);
+  }
+  if (*size != file.size) {
+    return Error{ErrorCode::kBootHashMismatch, file.name + " is " + std::to_string(*size) +
+                                                   " bytes, the manifest says " +
+                                                   std::to_string(file.size)};
+  }
+  const std::span<uint8_t> dest = out.MutableReveal(InsecureSecretAccess::Get());
+  for (uint64_t offset = 0; offset < file.size; offset += kPlainReadChunkBytes) {
+    const size_t length =
+        static_cast<size_t>(std::min<uint64_t>(kPlainReadChunkBytes, file.size - offset));
+    ScopedTimer timer(&timings_.fetch_us);
+    Result<std::vector<uint8_t>> chunk = Retry<std::vector<uint8_t>>(file.name, [&] {
+      return store.ReadRange(request_.model_id, request_.version, file.name, offset, length);
+    });
+    if (!chunk.has_value()) {
+      return StoreError(chunk.error(), file.name, false);
+    }
+    if (chunk->size() != length) {
+      return Error{ErrorCode::kBootHashMismatch, file.name + ": the store returned a short range"};
+    }
+    std::ranges::copy(*chunk, dest.subspan(static_cast<size_t>(offset), length).begin());
+    Report("file", file.name, offset + length, file.size);
+  }
+  return OkStatus();
+}
+
+Status Booter::ReadEncrypted(const model::ManifestFile& file, const SecretBytes& dek,
+                             LockedBuffer& out) {
+  model::ModelStore& store = request_.store;
+  const model::FileEncryption& encryption = *file.encryption;
+  const std::string stored = model::StoredPath(file);
+  Result<uint64_t> size = TimedFetch<uint64_t>(
+      stored, [&] { return store.Size(request_.model_id, request_.version, stored); });
+  if (!size.has_value()) {
+    return StoreError(size.error(), stored, true);
+  }
+  const uint64_t segment_size = encryption.segment_size;
+  const uint64_t stride = segment_size + crypto::kStreamTagSize;
+  if (*size != encryption.encrypted_size) {
+    const std::string at =
+        *size < crypto::kStreamHeaderSize
+            ? "the header"
+            : "segment " + std::to_string((*size - crypto::kStreamHeaderSize) / stride);
+    return Error{ErrorCode::kBootSegmentInvalid,
+                 stored + " is " + std::to_string(*size) + " bytes, the manifest says " +
+                     std::to_string(encryption.encrypted_size) +
+                     (*size < encryption.encrypted_size ? " (truncated at " + at + ")"
+                                                        : " (bytes after the final segment)")};
+  }
+  Result<std::vector<uint8_t>> header = TimedFetch<std::vector<uint8_t>>(stored, [&] {
+    return store.ReadRange(request_.model_id, request_.version, stored, 0,
+                           crypto::kStreamHeaderSize);
+  });
+  if (!header.has_value()) {
+    return StoreError(header.error(), stored, true);
+  }
+  std::unique_ptr<crypto::StreamSegmentCipher> cipher;
+  {
+    ScopedTimer timer(&timings_.decrypt_us);
+    Result<std::unique_ptr<crypto::StreamSegmentCipher>> made =
+        crypto::StreamSegmentCipher::New(dek, *header);
+    if (!made.has_value()) {
+      return Error{made.error().code == ErrorCode::kStreamWrongKey ? ErrorCode::kBootWrongKey
+                                                                   : ErrorCode::kBootSegmentInvalid,
+                   stored + " header: " + ToString(made.error())};
+    }
+    cipher = *std::move(made);
+  }
+  if (cipher->header().segment_size != encryption.segment_size ||
+      !ConstantTimeEquals(cipher->header().file_id, encryption.file_id)) {
+    return Error{ErrorCode::kBootSegmentInvalid,
+                 stored + " header: another file's header (file id or segment size differs)"};
+  }
+  const std::span<uint8_t> dest = out.MutableReveal(InsecureSecretAccess::Get());
+  const uint64_t num_segments = file.size == 0 ? 1 : (file.size + segment_size - 1) / segment_size;
+  for (uint64_t index = 0; index < num_segments; ++index) {
+    const uint64_t begin = index * segment_size;
+    const size_t length = static_cast<size_t>(std::min(segment_size, file.size - begin));
+    Result<std::vector<uint8_t>> sealed = TimedFetch<std::vector<uint8_t>>(stored, [&] {
+      return store.ReadRange(request_.model_id, request_.version, stored,
+                             crypto::kStreamHeaderSize + index * stride,
+                             length + crypto::kStreamTagSize);
+    });
+    if (!sealed.has_value()) {
+      return StoreError(sealed.error(), stored, true);
+    }
+    ScopedTimer timer(&timings_.decrypt_us);
+    const Status opened =
+        cipher->OpenSegment(static_cast<uint32_t>(index), index + 1 == num_segments, *sealed,
+                            dest.subspan(static_cast<size_t>(begin), length));
+    if (!opened.has_value()) {
+      return Error{ErrorCode::kBootSegmentInvalid,
+                   stored + " segment " + std::to_string(index) + ": " + ToString(opened.error())};
+    }
+    Report("file", file.name, begin + length, file.size);
+  }
+  ++files_decrypted_;
+  return OkStatus();
+}
+
+Status Booter::CheckDigest(const model::ManifestFile& file, const LockedBuffer& buffer) {
+  ScopedTimer timer(&timings_.hash_us);
+  const air::Sha256Digest digest = crypto::Sha256(buffer.Reveal(InsecureSecretAccess::Get()));
+  if (!ConstantTimeEquals(digest, file.sha256)) {
+    return Error{ErrorCode::kBootHashMismatch,
+                 file.name + ": SHA-256 of the plaintext differs from the manifest"};
+  }
+  return OkStatus();
+}
+
+Result<LockedBuffer> Booter::LoadFile(const model::ManifestFile& file, const SecretBytes& dek) {
+  EML_ASSIGN_OR_RETURN(LockedBuffer buffer,
+                       LockedBuffer::Create(static_cast<size_t>(file.size), options_.warn));
+  all_locked_ = all_locked_ && (buffer.locked() || file.size == 0);
+  if (file.encryption.has_value()) {
+    EML_RETURN_IF_ERROR(ReadEncrypted(file, dek, buffer));
+  } else {
+    EML_RETURN_IF_ERROR(ReadPlain(file, buffer));
+  }
+  EML_RETURN_IF_ERROR(CheckDigest(file, buffer));
+  return buffer;
+}
+
+Result<BootedModel> Booter::Run() {
+  const Clock::time_point start = Clock::now();
+  EML_ASSIGN_OR_RETURN(const model::VerifiedManifest verified, FetchManifest());
+  EML_ASSIGN_OR_RETURN(const Plan plan, PlanFiles(verified));
+  SecretBytes dek;
+  if (plan.needs_key) {
+    EML_ASSIGN_OR_RETURN(dek, FetchKey(verified));
+  }
+  EML_ASSIGN_OR_RETURN(LockedBuffer config, LoadFile(*plan.config, dek));
+  EML_ASSIGN_OR_RETURN(LockedBuffer tokenizer, LoadFile(*plan.tokenizer, dek));
+  EML_ASSIGN_OR_RETURN(LockedBuffer weights, LoadFile(*plan.weights, dek));
+  dek.Wipe();  // every file is decrypted: the key is not needed any more
+  const model::Manifest& manifest = verified.manifest();
+  // sha256-single: the model hash is the weights file's SHA-256, just checked above.
+  if (!ConstantTimeEquals(manifest.model_hash, plan.weights->sha256)) {
+    return Error{ErrorCode::kBootHashMismatch,
+                 "model_hash differs from the SHA-256 of " + plan.weights->name};
+  }
+
+  BootedModel out;
+  {
+    ScopedTimer timer(&timings_.load_us);
+    Report("load", "", 0, 1);
+    const InsecureSecretAccess access = InsecureSecretAccess::Get();
+    Result<std::unique_ptr<engine::Embedder>> embedder = engine::Embedder::LoadFromMemoryView(
+        AsVerifiedText(config.Reveal(access)), AsVerifiedText(tokenizer.Reveal(access)),
+        weights.Reveal(access), options_.engine);
+    if (!embedder.has_value()) {
+      return Error{ErrorCode::kBootEngineFailed,
+                   manifest.model_id + "/" + manifest.version + ": " + ToString(embedder.error())};
+    }
+    out.embedder = *std::move(embedder);
+    weights.Wipe();  // the engine holds its own copy
+    Report("load", "", 1, 1);
+  }
+  out.model_id = manifest.model_id;
+  out.version = manifest.version;
+  out.model_hash = manifest.model_hash;
+  out.model_hash_scheme = manifest.model_hash_scheme;
+  out.model_bytes = plan.total_bytes;
+  out.files_decrypted = files_decrypted_;
+  out.memory_locked = all_locked_;
+  timings_.total_us = MicrosSince(start);
+  out.timings = timings_;
+  return out;
+}
+
+}  // namespace
+
+Result<StaticDataKeySource> StaticDataKeySource::FromFile(const std::filesystem::path& path) {
+  // Read with plain read(2) straight into secret storage: no stream buffer keeps a copy.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Error{ErrorCode::kBootKeyUnavailable, "cannot open data key file " + path.string()};
+  }
+  SecretBytes key(crypto::kStreamKeySize + 1);  // one spare byte tells a longer file
+  const std::span<uint8_t> bytes = key.MutableReveal(InsecureSecretAccess::Get());
+  size_t got = 0;
+  while (got < bytes.size()) {
+    const std::span<uint8_t> rest = bytes.subspan(got);
+    const ssize_t n = ::read(fd, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (got != crypto::kStreamKeySize) {
+    return Error{ErrorCode::kBootKeyUnavailable,
+                 "data key file " + path.string() + " is not exactly 32 bytes"};
+  }
+  return StaticDataKeySource(SecretBytes::CopyFrom(bytes.first(crypto::kStreamKeySize)));
+}
+
+Result<SecretBytes> StaticDataKeySource::DataKey(const model::VerifiedManifest& /*manifest*/) {
+  return key_.Clone();
+}
+
+std::vector<std::pair<std::string, uint64_t>> BootTimingFields(const BootTimings& timings) {
+  return {{"manifest_us", timings.manifest_us}, {"key_us", timings.key_us},
+          {"fetch_us", timings.fetch_us},       {"decrypt_us", timings.decrypt_us},
+          {"hash_us", timings.hash_us},         {"load_us", timings.load_us},
+          {"total_us", timings.total_us}};
+}
+
+std::string FormatBootTimings(const BootTimings& timings) {
+  std::string out;
+  for (const auto& [name, micros] : BootTimingFields(timings)) {
+    char part[64];
+    std::snprintf(part, sizeof(part), "%s%.*s %.1f ms", out.empty() ? "" : ", ",
+                  static_cast<int>(name.size() - 3), name.c_str(),
+                  static_cast<double>(micros) / 1000.0);
+    out += part;
+  }
+  return out;
+}
+
+Result<BootedModel> BootModel(const BootRequest& request, DataKeySource& keys,
+                              const BootProgressFn& progress, const BootOptions& options) {
+  Booter booter(request, keys, progress, options);
+  return booter.Run();
+}
+
+int BootExitCode(ErrorCode code) {
+  static constexpr std::pair<ErrorCode, int> kTable[] = {
+      {ErrorCode::kBootBadSignature, 10},     {ErrorCode::kBootHashMismatch, 11},
+      {ErrorCode::kBootSegmentInvalid, 12},   {ErrorCode::kBootKeyUnavailable, 13},
+      {ErrorCode::kBootStoreUnavailable, 14}, {ErrorCode::kBootModelTooLarge, 15},
+      {ErrorCode::kBootModelMismatch, 16},    {ErrorCode::kBootWrongKey, 17},
+      {ErrorCode::kBootModelNotFound, 18},    {ErrorCode::kBootBadManifest, 19},
+      {ErrorCode::kBootEngineFailed, 20},
+  };
+  for (const auto& [boot_code, exit_code] : kTable) {
+    if (boot_code == code) {
+      return exit_code;
+    }
+  }
+  return 0;
+}
+
+Result<std::unique_ptr<model::ModelStore>> OpenBootStore(std::string_view url) {
+  Result<std::unique_ptr<model::ModelStore>> store = model::OpenModelStore(url);
+  if (store.has_value()) {
+    return store;
+  }
+  const ErrorCode code = store.error().code;
+  if (code == ErrorCode::kStoreBadUrl || code == ErrorCode::kStoreUnsupportedScheme) {
+    return Error{ErrorCode::kEnclaveBadConfig, "--store: " + ToString(store.error())};
+  }
+  return Error{ErrorCode::kBootStoreUnavailable,
+               "store " + std::string(url) + ": " + ToString(store.error())};
+}
+
+}  // namespace eml::enclave

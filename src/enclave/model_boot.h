@@ -1,0 +1,172 @@
+#pragma once
+// Posture: reads untrusted bytes: manifest.json, manifest.sig and the package files a model store
+// returns (the store and the host in front of it may be hostile), and the bytes of a data key
+// source. Limits: the manifest through model::ManifestLimits (1 MiB) and the signature file
+// (kMaxSignatureFileBytes); the model's plaintext through BootRequest::max_model_bytes, checked
+// against the signed sizes before anything is fetched; every encrypted file is read one segment
+// (at most crypto::kDefaultMaxSegmentSize + 16 bytes) at a time and every plaintext file in
+// kPlainReadChunkBytes ranges; nothing past the size the signed manifest gives is read. Fuzz
+// target: the manifest parser (`model_manifest`); segments are checked by the stream cipher.
+//
+// eml::enclave::BootModel: the in-enclave half of encrypted boot (DESIGN.md section 3.2; issue 5
+// section 4; docs/operations.md "Encrypted boot"). Given a model id and version, the owner's
+// Ed25519 key from the enclave's measured configuration, a model store and a data key source:
+//   1. manifest: fetch manifest.json + manifest.sig, verify the signature with the owner key,
+//      require the requested model id and version, pick the files the engine loads
+//      (config.json, tokenizer.json and the one safetensors weights file) and refuse a model
+//      whose plaintext is above max_model_bytes;
+//   2. key: ask the DataKeySource for the data key (only when a loaded file is encrypted);
+//   3. fetch / decrypt / hash, file by file: ranged reads of each segment, STREAM decryption
+//      straight into a LockedBuffer (mlock'ed where allowed, zeroed when dropped), SHA-256 of
+//      the plaintext against the manifest, and the AIR model_hash against the weights;
+//   4. wipe the data key, then load the engine from the locked buffers, which are wiped as soon
+//      as the engine holds its own copy of the weights.
+// Each step is timed (BootTimings). Store calls that fail with a transport-class error (I/O,
+// connect, timeout) are retried kDefaultStoreAttempts times with doubling backoff.
+//
+// Error codes (each failure has its own; details are one line, never key or weight bytes):
+//   kBootBadSignature     manifest.sig malformed, or not a valid signature by the owner key;
+//   kBootBadManifest      a signed manifest the boot cannot use (schema, format, file layout);
+//   kBootModelMismatch    the manifest names another model id or version;
+//   kBootModelNotFound    the store lacks the version or a file the manifest lists;
+//   kBootModelTooLarge    the files to load exceed max_model_bytes;
+//   kBootKeyUnavailable   the key source refused, failed or gave a key of the wrong size;
+//   kBootWrongKey         the key does not open the package's files (key check value);
+//   kBootSegmentInvalid   an encrypted file's header or segment fails authentication, or the
+//                         file is truncated or extended (details: file, segment index and the
+//                         stream error's name, e.g. STREAM_SEGMENT_AUTH_FAILED);
+//   kBootHashMismatch     a file's size or SHA-256, or the model_hash, differs from the manifest;
+//   kBootStoreUnavailable the store failed every attempt;
+//   kBootEngineFailed     the engine rejects the verified files;
+//   kLimitExceeded        a buffer could not be allocated.
+//
+// Thread safety: BootModel uses the store and key source from the calling thread only.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "air/claims.h"
+#include "common/result.h"
+#include "common/secret_bytes.h"
+#include "crypto/ed25519.h"
+#include "engine/embedder.h"
+#include "model/manifest.h"
+#include "model/store.h"
+
+namespace eml::enclave {
+
+inline constexpr int kDefaultStoreAttempts = 3;
+inline constexpr std::chrono::milliseconds kDefaultStoreBackoff{100};
+inline constexpr size_t kMaxSignatureFileBytes = 256;
+inline constexpr size_t kPlainReadChunkBytes = size_t{1} << 20;
+inline constexpr uint64_t kDefaultMaxModelBytes = uint64_t{2} << 30;  // 2 GiB of plaintext
+inline constexpr std::string_view kConfigFileName = "config.json";
+inline constexpr std::string_view kTokenizerFileName = "tokenizer.json";
+
+// DataKeySource gives the data key (DEK) of a verified package. The broker release (attested
+// challenge + HPKE-sealed key through the host) and KMS implement it later.
+class DataKeySource {
+ public:
+  virtual ~DataKeySource() = default;
+  // DataKey returns the package's 32-byte data key. Errors: the source's own (BootModel reports
+  // any of them as kBootKeyUnavailable).
+  virtual Result<SecretBytes> DataKey(const model::VerifiedManifest& manifest) = 0;
+};
+
+// StaticDataKeySource hands out one fixed key (sim and tests: the file `ephemeralml model pack`
+// writes with --dek-out, 32 raw bytes).
+class StaticDataKeySource final : public DataKeySource {
+ public:
+  explicit StaticDataKeySource(SecretBytes key) : key_(std::move(key)) {}
+  // FromFile reads a key file of exactly 32 bytes. Errors: kBootKeyUnavailable (missing,
+  // unreadable, or another size).
+  static Result<StaticDataKeySource> FromFile(const std::filesystem::path& path);
+  Result<SecretBytes> DataKey(const model::VerifiedManifest& manifest) override;
+
+ private:
+  SecretBytes key_;
+};
+
+// BootTimings: microseconds per step. fetch, decrypt and hash are summed over all files;
+// total is the wall time of BootModel (the parts do not add up to it exactly).
+struct BootTimings {
+  uint64_t manifest_us = 0;
+  uint64_t key_us = 0;
+  uint64_t fetch_us = 0;
+  uint64_t decrypt_us = 0;
+  uint64_t hash_us = 0;
+  uint64_t load_us = 0;
+  uint64_t total_us = 0;
+};
+
+// BootTimingFields lists the timings as ("manifest_us", v), ... in step order (logs, JSON).
+std::vector<std::pair<std::string, uint64_t>> BootTimingFields(const BootTimings& timings);
+// FormatBootTimings renders "manifest 1.2 ms, key 0.0 ms, ..., total 84.0 ms".
+std::string FormatBootTimings(const BootTimings& timings);
+
+struct BootRequest {
+  std::string model_id;
+  std::string version;
+  // The owner's signing key, from the enclave's measured configuration (PCR1), never from the
+  // host.
+  const crypto::Ed25519PublicKey& owner_key;
+  model::ModelStore& store;
+  uint64_t max_model_bytes = kDefaultMaxModelBytes;
+};
+
+struct BootProgress {
+  std::string_view step;  // "manifest", "key", "file", "load"
+  std::string_view file;  // for "file"
+  uint64_t done_bytes = 0;
+  uint64_t total_bytes = 0;
+};
+using BootProgressFn = std::function<void(const BootProgress&)>;
+
+struct BootOptions {
+  engine::EmbedderOptions engine;
+  int store_attempts = kDefaultStoreAttempts;
+  std::chrono::milliseconds store_backoff = kDefaultStoreBackoff;  // doubled per retry
+  // Sleeps between store attempts (tests inject a recorder); empty: std::this_thread::sleep_for.
+  std::function<void(std::chrono::milliseconds)> sleep;
+  // Receives warnings (e.g. memory that could not be locked); empty: dropped.
+  std::function<void(const std::string&)> warn;
+};
+
+struct BootedModel {
+  std::unique_ptr<engine::Embedder> embedder;
+  std::string model_id;
+  std::string version;
+  air::Sha256Digest model_hash{};  // the manifest's AIR model_hash, checked against the weights
+  std::string model_hash_scheme;
+  uint64_t model_bytes = 0;  // plaintext bytes fetched and checked
+  size_t files_decrypted = 0;
+  bool memory_locked = false;  // every decrypted buffer was mlock'ed
+  BootTimings timings;
+};
+
+// BootModel runs the steps above. On error nothing is kept: buffers and the key are wiped.
+// Errors: see the file comment.
+Result<BootedModel> BootModel(const BootRequest& request, DataKeySource& keys,
+                              const BootProgressFn& progress, const BootOptions& options = {});
+
+// BootExitCode returns the process exit code of ephemeralml-enclave for a boot failure
+// (docs/operations.md, "Encrypted boot"): 10 kBootBadSignature, 11 kBootHashMismatch,
+// 12 kBootSegmentInvalid, 13 kBootKeyUnavailable, 14 kBootStoreUnavailable, 15 kBootModelTooLarge,
+// 16 kBootModelMismatch, 17 kBootWrongKey, 18 kBootModelNotFound, 19 kBootBadManifest,
+// 20 kBootEngineFailed; 0 for any other code (not a boot failure).
+int BootExitCode(ErrorCode code);
+
+// OpenBootStore opens the store at `url` for a boot. Errors: kEnclaveBadConfig (malformed URL or
+// unsupported scheme), kBootStoreUnavailable (the store cannot be opened, e.g. its directory is
+// missing).
+Result<std::unique_ptr<model::ModelStore>> OpenBootStore(std::string_view url);
+
+}  // namespace eml::enclave

@@ -1,0 +1,67 @@
+#pragma once
+// Posture: response bytes come from any server (untrusted): the body is capped at
+// Request::max_response_bytes, headers at kMaxResponseHeaderBytes in total; nothing is parsed
+// beyond the status line and header fields.
+//
+// eml::http::HttpClient: one blocking HTTP/1.1 exchange over libcurl (http:// and https://
+// with certificate verification always on). Used by the S3 store, the KMS client and the key
+// broker CLI. No redirects are followed; no proxy from the environment is used.
+//
+// Thread safety: an HttpClient may be used by one thread at a time; make one per thread.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+
+namespace eml::http {
+
+inline constexpr size_t kMaxResponseHeaderBytes = 64 * 1024;
+
+struct Request {
+  std::string method = "GET";  // GET, PUT, POST, HEAD, DELETE
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;  // sent in this order
+  std::vector<uint8_t> body;
+  // body_file, when not empty, names a file whose bytes are streamed as the body (in bounded
+  // memory; `body` must then be empty). Its size is taken when the exchange starts.
+  std::string body_file;
+  int64_t timeout_ms = 10000;  // whole exchange
+  int64_t connect_timeout_ms = 3000;
+  size_t max_response_bytes = 16 * 1024 * 1024;
+  // ca_file, when not empty, is a PEM bundle used instead of the system's trust store.
+  std::string ca_file;
+};
+
+struct Response {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::vector<uint8_t> body;
+  // Header returns the first value of `lower_case_name`, or nullptr.
+  const std::string* Header(std::string_view lower_case_name) const;
+};
+
+class HttpClient {
+ public:
+  // Create makes a client (libcurl is initialised once per process). Errors:
+  // kHttpLibraryFailure.
+  static Result<std::unique_ptr<HttpClient>> Create();
+  ~HttpClient();
+  // Send performs one exchange. Any HTTP status is a success here (callers map statuses).
+  // Errors: kHttpBadUrl, kHttpConnect (refused / DNS / TLS, or the connection dropped before
+  // a response), kHttpTimeout, kHttpResponseTooLarge, kHttpProtocol (malformed or cut-off
+  // response), kInvalidArgument (bad method, header with CR/LF, body and body_file both set),
+  // kIoError (body_file unreadable), kHttpLibraryFailure.
+  Result<Response> Send(const Request& request);
+
+ private:
+  HttpClient() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace eml::http

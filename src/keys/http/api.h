@@ -1,0 +1,106 @@
+#pragma once
+// Posture: the Parse* functions read untrusted request bodies and query strings from any HTTP
+// client (release and challenge are unauthenticated). Bodies are capped by the caller (the
+// server refuses more than kMaxRequestBodyBytes before parsing); JSON nesting is capped at
+// kMaxJsonDepth, duplicate keys, unknown keys, wrong types and trailing text are refused, and
+// nlohmann-json is wrapped so that no exception escapes. Fuzz target: keys_http_body.
+//
+// eml::keys::http wire format of the key broker's HTTP API (docs/keybroker.md, "HTTP API"):
+// the request bodies the server accepts and the clients (the keys CLI, tests) send. Binary
+// fields are base64url without padding. This file holds no I/O and no broker state, so that
+// the fuzz build (which has no Asio) compiles it.
+//
+// Thread safety: pure functions.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "common/secret_bytes.h"
+
+namespace eml::keys::http {
+
+inline constexpr size_t kMaxRequestBodyBytes = 256 * 1024;
+inline constexpr size_t kMaxJsonDepth = 32;
+inline constexpr size_t kMaxQueryBytes = 1024;
+inline constexpr size_t kMaxPathSegmentBytes = 256;  // before percent-decoding
+inline constexpr size_t kDefaultAuditLimit = 100;
+inline constexpr size_t kMaxAuditLimit = 1000;
+
+// POST /v1/release
+struct ReleaseBody {
+  std::string model_id;
+  std::string version;
+  std::vector<uint8_t> evidence;
+  std::vector<uint8_t> challenge;
+  std::vector<uint8_t> recipient_key;
+};
+
+// POST /v1/admin/keys. data_key holds exactly 32 bytes.
+struct RegisterBody {
+  std::string model_id;
+  std::string version;
+  SecretBytes data_key;
+  std::string policy_json;  // the "policy" object, compact
+};
+
+// PUT /v1/admin/keys/{model}/{version}/policy
+struct PolicyBody {
+  std::string policy_json;  // the "policy" object, compact
+};
+
+// GET /v1/admin/audit?model_id=&version=&after=&limit=
+struct AuditParams {
+  std::optional<std::string> model_id;  // both or neither
+  std::optional<std::string> version;
+  int64_t after_id = 0;
+  size_t limit = kDefaultAuditLimit;
+};
+
+// CheckStrictJsonObject succeeds when `text` is exactly one JSON object in the rules every
+// Parse* function applies (valid UTF-8, no duplicate keys, nesting at most kMaxJsonDepth, at
+// most kMaxRequestBodyBytes). The CLI checks policy files with it before sending them.
+// Errors: kBrokerHttpBadBody.
+Status CheckStrictJsonObject(std::span<const uint8_t> text);
+
+// ParseReleaseBody: {"model_id", "version", "evidence", "challenge", "recipient_key"}, all
+// required strings, the last three base64url. Field lengths are the broker's to check.
+// Errors: kBrokerHttpBadBody.
+Result<ReleaseBody> ParseReleaseBody(std::span<const uint8_t> body);
+
+// ParseRegisterBody: {"model_id", "version", "data_key" (base64url of 32 bytes), "policy"
+// (object)}. Temporary copies of the key are wiped. Errors: kBrokerHttpBadBody.
+Result<RegisterBody> ParseRegisterBody(std::span<const uint8_t> body);
+
+// ParsePolicyBody: {"policy": object}. Errors: kBrokerHttpBadBody.
+Result<PolicyBody> ParsePolicyBody(std::span<const uint8_t> body);
+
+// ParseEmptyBody accepts an empty body or an empty JSON object (challenge, revoke).
+// Errors: kBrokerHttpBadBody.
+Status ParseEmptyBody(std::span<const uint8_t> body);
+
+// ParseAuditQuery parses the query string (without '?'): keys model_id, version, after, limit,
+// each at most once, percent-decoded; model_id and version come together; after >= 0;
+// 1 <= limit <= kMaxAuditLimit. Errors: kBrokerHttpBadBody.
+Result<AuditParams> ParseAuditQuery(std::string_view query);
+
+// PercentDecode decodes %XX escapes (no '+' rule) of a path segment or query value; a stray
+// '%', a bad hex digit, a NUL or more than kMaxPathSegmentBytes input is refused.
+// Errors: kBrokerHttpBadBody.
+Result<std::string> PercentDecode(std::string_view text);
+// PercentEncode escapes every byte outside [A-Za-z0-9._~-].
+std::string PercentEncode(std::string_view text);
+
+// Encoders for clients: the exact bodies the parsers accept. `policy_json` must be a JSON
+// object's text (Errors: kBrokerHttpBadBody otherwise).
+std::string EncodeReleaseBody(const ReleaseBody& body);
+Result<std::string> EncodeRegisterBody(const RegisterBody& body);
+Result<std::string> EncodePolicyBody(std::string_view policy_json);
+std::string EncodeAuditQuery(const AuditParams& params);
+
+}  // namespace eml::keys::http

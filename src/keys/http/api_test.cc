@@ -1,0 +1,167 @@
+#include "keys/http/api.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "common/encoding.h"
+#include "testing/test_util.h"
+
+namespace eml::keys::http {
+namespace {
+
+using ::eml::testing::HasError;
+using ::eml::testing::IsOk;
+
+constexpr ErrorCode kBad = ErrorCode::kBrokerHttpBadBody;
+
+std::span<const uint8_t> B(const std::string& text) { return AsBytes(text); }
+
+std::string Key32() { return Base64UrlEncode(std::vector<uint8_t>(32, 0x42)); }
+
+TEST(ReleaseBodyTest, ParsesAllFields) {
+  const std::string body = R"({"model_id":"m","version":"1","evidence":"AAEC","challenge":"AwQ",)"
+                           R"("recipient_key":"BQ"})";
+  Result<ReleaseBody> r = ParseReleaseBody(B(body));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->model_id, "m");
+  EXPECT_EQ(r->version, "1");
+  EXPECT_EQ(r->evidence, (std::vector<uint8_t>{0, 1, 2}));
+  EXPECT_EQ(r->challenge, (std::vector<uint8_t>{3, 4}));
+  EXPECT_EQ(r->recipient_key, (std::vector<uint8_t>{5}));
+}
+
+TEST(ReleaseBodyTest, EncodeParseRoundTrip) {
+  ReleaseBody body{"model-a", "v2", {1, 2, 3, 250}, std::vector<uint8_t>(32, 7), {9}};
+  Result<ReleaseBody> back = ParseReleaseBody(B(EncodeReleaseBody(body)));
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->model_id, body.model_id);
+  EXPECT_EQ(back->evidence, body.evidence);
+  EXPECT_EQ(back->challenge, body.challenge);
+  EXPECT_EQ(back->recipient_key, body.recipient_key);
+}
+
+TEST(ReleaseBodyTest, RefusesUnknownMissingAndMistypedFields) {
+  const std::string ok_fields =
+      R"("model_id":"m","version":"1","evidence":"AA","challenge":"AA","recipient_key":"AA")";
+  EXPECT_THAT(ParseReleaseBody(B("{" + ok_fields + R"(,"extra":1})")), HasError(kBad));
+  EXPECT_THAT(ParseReleaseBody(B(R"({"model_id":"m"})")), HasError(kBad));
+  EXPECT_THAT(ParseReleaseBody(B(R"({"model_id":1,"version":"1","evidence":"AA",)"
+                                 R"("challenge":"AA","recipient_key":"AA"})")),
+              HasError(kBad));
+  EXPECT_THAT(ParseReleaseBody(B(R"({"model_id":"m","version":"1","evidence":"AA==",)"
+                                 R"("challenge":"AA","recipient_key":"AA"})")),
+              HasError(kBad));  // padded base64 is refused
+}
+
+TEST(StrictJsonTest, RefusesDuplicatesDepthTrailingAndNonObjects) {
+  EXPECT_THAT(CheckStrictJsonObject(B(R"({"a":1,"a":2})")), HasError(kBad));
+  EXPECT_THAT(CheckStrictJsonObject(B(R"({"a":{"b":1,"b":1}})")), HasError(kBad));
+  EXPECT_THAT(CheckStrictJsonObject(B(R"({"a":1} x)")), HasError(kBad));
+  EXPECT_THAT(CheckStrictJsonObject(B("[1]")), HasError(kBad));
+  EXPECT_THAT(CheckStrictJsonObject(B("")), HasError(kBad));
+  EXPECT_THAT(CheckStrictJsonObject(B("{\"a\":\"\xff\"}")), HasError(kBad));  // bad UTF-8
+  std::string deep = "{\"a\":";
+  for (size_t i = 0; i < kMaxJsonDepth + 5; ++i) {
+    deep += "[";
+  }
+  for (size_t i = 0; i < kMaxJsonDepth + 5; ++i) {
+    deep += "]";
+  }
+  deep += "}";
+  EXPECT_THAT(CheckStrictJsonObject(B(deep)), HasError(kBad));
+  EXPECT_THAT(CheckStrictJsonObject(B(R"({"a":[[[1]]]})")), IsOk());
+  EXPECT_THAT(CheckStrictJsonObject(B(std::string(kMaxRequestBodyBytes + 1, ' '))), HasError(kBad));
+}
+
+TEST(RegisterBodyTest, ParsesKeyAndPolicy) {
+  const std::string body = R"({"model_id":"m","version":"1","data_key":")" + Key32() +
+                           R"(","policy":{"version":1,"b":[true]}})";
+  Result<RegisterBody> r = ParseRegisterBody(B(body));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->data_key.size(), 32u);
+  EXPECT_EQ(r->data_key.Reveal(InsecureSecretAccess::Get())[0], 0x42);
+  EXPECT_EQ(r->policy_json, R"({"b":[true],"version":1})");
+}
+
+TEST(RegisterBodyTest, EncodeParseRoundTrip) {
+  RegisterBody body{"m", "1", SecretBytes::CopyFrom(std::vector<uint8_t>(32, 9)), R"({"x":1})"};
+  Result<std::string> text = EncodeRegisterBody(body);
+  ASSERT_THAT(text, IsOk());
+  Result<RegisterBody> back = ParseRegisterBody(B(*text));
+  ASSERT_THAT(back, IsOk());
+  EXPECT_TRUE(ConstantTimeEquals(back->data_key.Reveal(InsecureSecretAccess::Get()),
+                                 body.data_key.Reveal(InsecureSecretAccess::Get())));
+  EXPECT_EQ(back->policy_json, R"({"x":1})");
+  body.policy_json = "[1]";
+  EXPECT_THAT(EncodeRegisterBody(body), HasError(kBad));
+}
+
+TEST(RegisterBodyTest, RefusesShortKeyAndNonObjectPolicy) {
+  const std::string short_key = Base64UrlEncode(std::vector<uint8_t>(31, 1));
+  EXPECT_THAT(ParseRegisterBody(B(R"({"model_id":"m","version":"1","data_key":")" + short_key +
+                                  R"(","policy":{}})")),
+              HasError(kBad));
+  EXPECT_THAT(ParseRegisterBody(B(R"({"model_id":"m","version":"1","data_key":")" + Key32() +
+                                  R"(","policy":"{}"})")),
+              HasError(kBad));
+}
+
+TEST(PolicyBodyTest, ParsesAndRefuses) {
+  Result<PolicyBody> r = ParsePolicyBody(B(R"({"policy":{"z":1,"a":2}})"));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->policy_json, R"({"a":2,"z":1})");
+  EXPECT_THAT(ParsePolicyBody(B(R"({"policy":{},"x":0})")), HasError(kBad));
+  Result<std::string> encoded = EncodePolicyBody(R"({"k":"v"})");
+  ASSERT_THAT(encoded, IsOk());
+  EXPECT_EQ(*encoded, R"({"policy":{"k":"v"}})");
+}
+
+TEST(EmptyBodyTest, AcceptsNothingOrEmptyObject) {
+  EXPECT_THAT(ParseEmptyBody({}), IsOk());
+  EXPECT_THAT(ParseEmptyBody(B("{}")), IsOk());
+  EXPECT_THAT(ParseEmptyBody(B(R"({"a":1})")), HasError(kBad));
+  EXPECT_THAT(ParseEmptyBody(B("null")), HasError(kBad));
+}
+
+TEST(AuditQueryTest, ParsesAndRoundTrips) {
+  Result<AuditParams> r = ParseAuditQuery("model_id=a%2Fb&version=1&after=7&limit=20");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(*r->model_id, "a/b");
+  EXPECT_EQ(*r->version, "1");
+  EXPECT_EQ(r->after_id, 7);
+  EXPECT_EQ(r->limit, 20u);
+  Result<AuditParams> back = ParseAuditQuery(EncodeAuditQuery(*r));
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(*back->model_id, "a/b");
+  EXPECT_EQ(back->limit, 20u);
+  Result<AuditParams> none = ParseAuditQuery("");
+  ASSERT_THAT(none, IsOk());
+  EXPECT_FALSE(none->model_id.has_value());
+  EXPECT_EQ(none->limit, kDefaultAuditLimit);
+}
+
+TEST(AuditQueryTest, RefusesBadQueries) {
+  EXPECT_THAT(ParseAuditQuery("model_id=a"), HasError(kBad));  // version missing
+  EXPECT_THAT(ParseAuditQuery("limit=0"), HasError(kBad));
+  EXPECT_THAT(ParseAuditQuery("limit=1001"), HasError(kBad));
+  EXPECT_THAT(ParseAuditQuery("after=-1"), HasError(kBad));
+  EXPECT_THAT(ParseAuditQuery("after=1x"), HasError(kBad));
+  EXPECT_THAT(ParseAuditQuery("after=1&after=2"), HasError(kBad));
+  EXPECT_THAT(ParseAuditQuery("color=red"), HasError(kBad));
+  EXPECT_THAT(ParseAuditQuery("after"), HasError(kBad));
+  EXPECT_THAT(ParseAuditQuery(std::string(kMaxQueryBytes + 1, 'a')), HasError(kBad));
+}
+
+TEST(PercentTest, DecodesStrictly) {
+  EXPECT_EQ(*PercentDecode("a%20b%2f"), "a b/");
+  EXPECT_THAT(PercentDecode("a%2"), HasError(kBad));
+  EXPECT_THAT(PercentDecode("%zz"), HasError(kBad));
+  EXPECT_THAT(PercentDecode("%00"), HasError(kBad));
+  EXPECT_EQ(PercentEncode("m v/1~"), "m%20v%2F1~");
+}
+
+}  // namespace
+}  // namespace eml::keys::http
