@@ -259,6 +259,11 @@ Result<std::string> PercentDecode(std::string_view text) {
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      // Raw control bytes never belong in a URL (RFC 3986); escaped ones (except NUL) do.
+      return Bad("control character in path segment or query value");
+    }
     if (c != '%') {
       out.push_back(c);
       continue;

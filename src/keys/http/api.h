@@ -90,7 +90,8 @@ Status ParseEmptyBody(std::span<const uint8_t> body);
 Result<AuditParams> ParseAuditQuery(std::string_view query);
 
 // PercentDecode decodes %XX escapes (no '+' rule) of a path segment or query value; a stray
-// '%', a bad hex digit, a NUL or more than kMaxPathSegmentBytes input is refused.
+// '%', a bad hex digit, an escaped NUL, a raw control byte or more than kMaxPathSegmentBytes
+// input is refused.
 // Errors: kBrokerHttpBadBody.
 Result<std::string> PercentDecode(std::string_view text);
 // PercentEncode escapes every byte outside [A-Za-z0-9._~-].

@@ -160,6 +160,14 @@ TEST(PercentTest, DecodesStrictly) {
   EXPECT_THAT(PercentDecode("a%2"), HasError(kBad));
   EXPECT_THAT(PercentDecode("%zz"), HasError(kBad));
   EXPECT_THAT(PercentDecode("%00"), HasError(kBad));
+  // Found by fuzz_keys_http_body: a raw NUL was accepted but its re-encoding (%00) was not.
+  EXPECT_THAT(PercentDecode(std::string("a\0b", 3)), HasError(kBad));
+  EXPECT_THAT(PercentDecode("a\x10"
+                            "b"),
+              HasError(kBad));
+  EXPECT_EQ(*PercentDecode("a%10b"),
+            "a\x10"
+            "b");
   EXPECT_EQ(PercentEncode("m v/1~"), "m%20v%2F1~");
 }
 
