@@ -252,7 +252,7 @@ Status ParseEmptyBody(std::span<const uint8_t> body) {
 }
 
 Result<std::string> PercentDecode(std::string_view text) {
-  if (text.size() > kMaxPathSegmentBytes) {
+  if (text.size() > 3 * kMaxPathSegmentBytes) {
     return Bad("path segment or query value too long");
   }
   std::string out;
@@ -282,6 +282,9 @@ Result<std::string> PercentDecode(std::string_view text) {
     }
     out.push_back(decoded);
     i += 2;
+  }
+  if (out.size() > kMaxPathSegmentBytes) {
+    return Bad("path segment or query value too long");
   }
   return out;
 }

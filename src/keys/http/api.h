@@ -27,8 +27,10 @@ namespace eml::keys::http {
 
 inline constexpr size_t kMaxRequestBodyBytes = 256 * 1024;
 inline constexpr size_t kMaxJsonDepth = 32;
-inline constexpr size_t kMaxQueryBytes = 1024;
-inline constexpr size_t kMaxPathSegmentBytes = 256;  // before percent-decoding
+// Decoded values are bounded, so anything accepted re-encodes (every byte escaped: 3x) to a
+// segment and a query that are accepted again.
+inline constexpr size_t kMaxPathSegmentBytes = 256;  // after percent-decoding
+inline constexpr size_t kMaxQueryBytes = 4096;
 inline constexpr size_t kDefaultAuditLimit = 100;
 inline constexpr size_t kMaxAuditLimit = 1000;
 
@@ -90,8 +92,8 @@ Status ParseEmptyBody(std::span<const uint8_t> body);
 Result<AuditParams> ParseAuditQuery(std::string_view query);
 
 // PercentDecode decodes %XX escapes (no '+' rule) of a path segment or query value; a stray
-// '%', a bad hex digit, an escaped NUL, a raw control byte or more than kMaxPathSegmentBytes
-// input is refused.
+// '%', a bad hex digit, an escaped NUL, a raw control byte, more than 3 x kMaxPathSegmentBytes
+// of input or more than kMaxPathSegmentBytes decoded is refused.
 // Errors: kBrokerHttpBadBody.
 Result<std::string> PercentDecode(std::string_view text);
 // PercentEncode escapes every byte outside [A-Za-z0-9._~-].

@@ -160,7 +160,12 @@ TEST(PercentTest, DecodesStrictly) {
   EXPECT_THAT(PercentDecode("a%2"), HasError(kBad));
   EXPECT_THAT(PercentDecode("%zz"), HasError(kBad));
   EXPECT_THAT(PercentDecode("%00"), HasError(kBad));
-  // Found by fuzz_keys_http_body: a raw NUL was accepted but its re-encoding (%00) was not.
+  // Found by fuzz_keys_http_body: values accepted raw must stay acceptable once re-encoded.
+  const std::string longest(kMaxPathSegmentBytes, '{');
+  ASSERT_THAT(PercentDecode(longest), IsOk());
+  EXPECT_EQ(*PercentDecode(PercentEncode(longest)), longest);
+  EXPECT_THAT(PercentDecode(longest + "{"), HasError(kBad));
+  EXPECT_THAT(PercentDecode(std::string(3 * kMaxPathSegmentBytes + 1, '%')), HasError(kBad));
   EXPECT_THAT(PercentDecode(std::string("a\0b", 3)), HasError(kBad));
   EXPECT_THAT(PercentDecode("a\x10"
                             "b"),
