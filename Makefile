@@ -13,7 +13,7 @@ export CCACHE_MAXSIZE ?= 5G
 CMAKE_COMMON := -G Ninja -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
   -DPython3_EXECUTABLE=/usr/bin/python3
 
-.PHONY: all setup build test test-unit test-asan test-fuzz fuzz demo bench bench-embed bench-peers \
+.PHONY: all setup build test test-unit test-asan test-fuzz fuzz demo bench bench-embed bench-coldstart bench-peers \
   format format-check clean
 
 all: build
@@ -63,6 +63,13 @@ bench: build
 bench-embed: setup $(BUILD)/build.ninja
 	cmake --build $(BUILD) --target embed_bench -j $(JOBS)
 	$(BUILD)/bench/embed_bench --out bench/results/embed.json
+
+# Enclave cold start (bench/coldstart): `ephemeralml up`, then repeated boots of the same package
+# (through the host's proxies and straight from the file store), medians per step ->
+# bench/results/coldstart.json. Builds only what it runs.
+bench-coldstart: setup $(BUILD)/build.ninja
+	cmake --build $(BUILD) --target ephemeralml ephemeralml-enclave -j $(JOBS)
+	/usr/bin/python3 bench/coldstart/coldstart.py --build $(BUILD) --out bench/results/coldstart.json
 
 # Us vs ONNX Runtime (and sentence-transformers when importable) on the same inputs, in one run:
 # ratios of medians -> bench/results/peers.json. Exports model.onnx first when missing.

@@ -1,6 +1,7 @@
 // End-to-end: runs the ephemeralml-enclave binary on the real model (scripts/fetch-model),
 // checks the ready file against the contract and the measurements against their definitions,
 // then stops it with SIGTERM and expects exit 0 with the socket file gone.
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -33,9 +34,16 @@ fs::path MakeTempDir() {
   return pattern;
 }
 
-pid_t Spawn(const std::vector<std::string>& args) {
+// Spawn starts `args`; with `stderr_file` set, the child's stderr goes to that file.
+pid_t Spawn(const std::vector<std::string>& args, const fs::path& stderr_file = {}) {
   const pid_t pid = fork();
   if (pid == 0) {
+    if (!stderr_file.empty()) {
+      const int fd = ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (fd < 0 || ::dup2(fd, STDERR_FILENO) < 0) {
+        _exit(126);
+      }
+    }
     std::vector<char*> argv;
     for (const std::string& arg : args) {
       argv.push_back(const_cast<char*>(arg.c_str()));  // NOLINT: execv's signature
@@ -107,6 +115,58 @@ TEST(EnclaveBinaryTest, BadFlagsExitTwo) {
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 2);
   }
+  fs::remove_all(dir);
+}
+
+int RunToExit(const std::vector<std::string>& args, const fs::path& stderr_file) {
+  const pid_t pid = Spawn(args, stderr_file);
+  EXPECT_GT(pid, 0);
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status));
+  return WEXITSTATUS(status);
+}
+
+// Hardware platforms: what only sim may do is refused as a usage error, and a platform whose
+// attestation interface is absent fails at the measure step, before any model byte is fetched.
+TEST(EnclaveBinaryTest, HardwarePlatformsRefuseSimOnlyModesAndMissingDevices) {
+  const fs::path dir = MakeTempDir();
+  const fs::path err = dir / "stderr.txt";
+  const std::string model = eml::model::DefaultModelDirectoryPath().string();
+  const std::string owner(64, 'a');
+  const std::vector<std::string> base = {EML_ENCLAVE_PATH, "--listen", "tcp:127.0.0.1:0",
+                                         "--state-dir", dir.string()};
+  auto with = [&base](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  struct Case {
+    std::vector<std::string> args;
+    std::string reason;
+  };
+  const std::vector<Case> usage = {
+      {with({"--platform", "tpm", "--model", model}), "--platform"},
+      {with({"--platform", "tdx", "--model", model}), "--platform sim only"},
+      {with({"--platform", "sev-snp", "--print-measurements", "--owner-key", owner}),
+       "--print-measurements is for --platform sim"},
+      {with({"--platform", "aws-nitro", "--store", "file://" + dir.string(), "--model-id", "m",
+             "--model-version", "1", "--owner-key", owner, "--data-key-file",
+             (dir / "k").string()}),
+       "--data-key-file is for --platform sim"},
+  };
+  for (const Case& c : usage) {
+    EXPECT_EQ(RunToExit(c.args, err), 2) << c.reason;
+    EXPECT_THAT(eml::testing::ReadFileText(err), ::testing::HasSubstr(c.reason));
+  }
+  const std::vector<std::string> no_tsm =
+      with({"--platform", "tdx", "--tsm-root", (dir / "no-configfs").string(), "--store",
+            "file://" + dir.string(), "--model-id", "m", "--model-version", "1", "--owner-key",
+            owner, "--broker", "http://127.0.0.1:1"});
+  EXPECT_EQ(RunToExit(no_tsm, err), 1);
+  const std::string text = eml::testing::ReadFileText(err);
+  EXPECT_THAT(text, ::testing::HasSubstr("measure"));
+  EXPECT_THAT(text, ::testing::HasSubstr("TSM"));
   fs::remove_all(dir);
 }
 

@@ -1,16 +1,31 @@
 // ephemeralml-enclave: the enclave process (DESIGN.md section 2). Only wiring: parse the flags,
-// load the model, measure, attest (sim), serve sessions, and stop cleanly on SIGTERM / SIGINT.
+// measure, load or boot the model, attest (sim), serve sessions, and stop cleanly on SIGTERM /
+// SIGINT.
 //
 //   ephemeralml-enclave --listen tcp:HOST:PORT|unix:PATH --state-dir DIR
 //       (--model DIR | --store URL --model-id ID --model-version V --owner-key HEX
-//        --data-key-file FILE [--max-model-mb N])
+//        (--broker URL | --kms [--egress-proxy http://HOST:PORT] | --data-key-file FILE)
+//        [--max-model-mb N])
 //       [--precision fp32|bf16|int8] [--threads N] [--max-sessions N] [--ready-file PATH]
+//       [--platform sim|aws-nitro|tdx|sev-snp|gcp-cs [--nsm-device P] [--tsm-root DIR]
+//        [--token-socket P] [--audience A]]
+//   ephemeralml-enclave --print-measurements --state-dir DIR --owner-key HEX
+//       [--precision P] [--max-sessions N]
 //
-// --model loads a plaintext directory (sim only); --store boots an encrypted, signed package
-// (src/enclave/model_boot.h): the owner key is part of the measured configuration (PCR1).
+// --model loads a plaintext directory (sim only), measured after it is hashed; --store boots an
+// encrypted, signed package (src/enclave/model_boot.h): the enclave is measured first (PCR1
+// covers the owner key, not the model: enclave/boot.h), then the data key is released by the key
+// broker to this enclave's attestation (--broker, src/enclave/broker_key_source.h) or read from
+// a file (--data-key-file, sim only). --print-measurements prints the PCRs such a boot attests
+// with ({"pcrs": {...}, "sim_root": PATH}) and exits, so a release policy can pin them first.
+// After loading, one timed inference warms the engine up (cold start "first_inference_us").
+// --platform picks who attests: sim (default; the enclave measures itself, receipts say
+// "evaluation") or the TEE's own interface (enclave/platform_evidence.h; receipts say
+// "production"). On hardware the owner key is measured only if the image's measured command
+// line carries it; plaintext models, --data-key-file and --print-measurements are sim only.
 //
 // Exit codes: 0 after a clean stop, 2 usage or configuration errors, 1 any other start-up failure
-// (one line on stderr names the step and the error code), 10-20 a failed encrypted boot (one
+// (one line on stderr names the step and the error code), 10-22 a failed encrypted boot (one
 // line "boot failed: <reason>"; table in enclave::BootExitCode and docs/operations.md).
 //
 // Signals: SIGTERM and SIGINT are blocked in every thread from the start and taken by sigwait in
@@ -26,12 +41,15 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,8 +61,11 @@
 #include "crypto/ed25519.h"
 #include "crypto/hash.h"
 #include "enclave/boot.h"
+#include "enclave/broker_key_source.h"
 #include "enclave/evidence.h"
+#include "enclave/kms_key_source.h"
 #include "enclave/model_boot.h"
+#include "enclave/platform_evidence.h"
 #include "enclave/server.h"
 #include "enclave/service.h"
 #include "engine/batch_scheduler.h"
@@ -69,6 +90,13 @@ struct Flags {
   std::string model_version;
   std::string owner_key_hex;
   std::string data_key_file;
+  std::string broker_url;
+  std::string egress_proxy;
+  bool kms = false;  // the data key from AWS KMS, as the manifest's "kms:" key id names
+  bool print_measurements = false;
+  // --platform: "sim" (the default) or a TEE whose hardware attests (enclave/platform_evidence.h).
+  enclave::PlatformEvidenceOptions hardware;
+  std::string platform = std::string(enclave::kPlatformSim);
   uint64_t max_model_mb = enclave::kDefaultMaxModelBytes >> 20;
   std::string state_dir;
   std::string precision = "fp32";
@@ -101,8 +129,7 @@ int FailBoot(const Error& error) {
 struct LoadedModel {
   std::unique_ptr<engine::Embedder> embedder;
   enclave::ModelIdentity identity;
-  std::string owner_key;  // SignerKeyId of the owner key (encrypted boot only)
-  std::vector<std::pair<std::string, uint64_t>> cold_start_us;
+  std::optional<enclave::BootTimings> boot_timings;  // encrypted boot only
 };
 
 // LoadPlaintextModel: only the sim platform may load a plaintext directory: on hardware the
@@ -121,67 +148,58 @@ Result<LoadedModel> LoadPlaintextModel(const Flags& flags, const engine::Embedde
   return out;
 }
 
-// BootPackagedModel boots a signed, encrypted package from --store (errors: kEnclaveBadConfig for
-// flags, else enclave::BootModel's and OpenBootStore's).
-Result<LoadedModel> BootPackagedModel(const Flags& flags, const engine::EmbedderOptions& options) {
-  if (flags.model_id.empty() || flags.model_version.empty() || flags.owner_key_hex.empty() ||
-      flags.data_key_file.empty() || flags.max_model_mb == 0 ||
-      flags.max_model_mb > (UINT64_MAX >> 20)) {
-    return Error{ErrorCode::kEnclaveBadConfig,
-                 "--store needs --model-id, --model-version, --owner-key, --data-key-file and a "
-                 "sane --max-model-mb"};
-  }
-  Result<std::vector<uint8_t>> owner_bytes =
-      HexDecodeExact(flags.owner_key_hex, crypto::kEd25519PublicKeySize);
-  Result<crypto::Ed25519PublicKey> owner =
-      owner_bytes.has_value() ? crypto::Ed25519PublicKey::FromBytes(*owner_bytes)
-                              : Result<crypto::Ed25519PublicKey>(owner_bytes.error());
+// ParseOwnerKey reads --owner-key. Errors: kEnclaveBadConfig.
+Result<crypto::Ed25519PublicKey> ParseOwnerKey(const std::string& hex) {
+  Result<std::vector<uint8_t>> bytes = HexDecodeExact(hex, crypto::kEd25519PublicKeySize);
+  Result<crypto::Ed25519PublicKey> owner = bytes.has_value()
+                                               ? crypto::Ed25519PublicKey::FromBytes(*bytes)
+                                               : Result<crypto::Ed25519PublicKey>(bytes.error());
   if (!owner.has_value()) {
     return Error{ErrorCode::kEnclaveBadConfig,
                  "--owner-key wants 64 hex digits of an Ed25519 public key"};
   }
-  EML_ASSIGN_OR_RETURN(std::unique_ptr<model::ModelStore> store,
-                       enclave::OpenBootStore(flags.store_url));
-  EML_ASSIGN_OR_RETURN(enclave::StaticDataKeySource keys,
-                       enclave::StaticDataKeySource::FromFile(flags.data_key_file));
-  Log("encrypted boot of " + flags.model_id + "/" + flags.model_version + " from " +
-      flags.store_url + " (owner " + model::SignerKeyId(*owner) +
-      "; data key from a local file: sim only, no broker release yet)");
-  const enclave::BootRequest request{.model_id = flags.model_id,
-                                     .version = flags.model_version,
-                                     .owner_key = *owner,
-                                     .store = *store,
-                                     .max_model_bytes = flags.max_model_mb << 20};
-  enclave::BootOptions boot_options;
-  boot_options.engine = options;
-  boot_options.warn = [](const std::string& warning) { Log("warning: " + warning); };
-  EML_ASSIGN_OR_RETURN(enclave::BootedModel booted,
-                       enclave::BootModel(request, keys, nullptr, boot_options));
-  Log("cold start: " + enclave::FormatBootTimings(booted.timings) + " (" +
-      std::to_string(booted.model_bytes) + " bytes, " + std::to_string(booted.files_decrypted) +
-      " files decrypted, memory " + (booted.memory_locked ? "locked" : "NOT locked") + ")");
-  LoadedModel out;
-  out.embedder = std::move(booted.embedder);
-  out.identity.id = booted.model_id;
-  out.identity.version = booted.version;
-  out.identity.hash = booted.model_hash;
-  out.identity.hash_scheme = booted.model_hash_scheme;
-  out.owner_key = model::SignerKeyId(*owner);
-  out.cold_start_us = enclave::BootTimingFields(booted.timings);
-  return out;
+  return owner;
 }
 
-Result<engine::Precision> ParsePrecision(const std::string& text) {
-  if (text == "fp32") {
-    return engine::Precision::kFp32;
+// CheckBootFlags checks the flags of an encrypted boot. Errors: kEnclaveBadConfig.
+Status CheckBootFlags(const Flags& flags) {
+  const int key_sources = (flags.broker_url.empty() ? 0 : 1) +
+                          (flags.data_key_file.empty() ? 0 : 1) + (flags.kms ? 1 : 0);
+  if (flags.model_id.empty() || flags.model_version.empty() || flags.owner_key_hex.empty() ||
+      key_sources != 1 || flags.max_model_mb == 0 || flags.max_model_mb > (UINT64_MAX >> 20)) {
+    return Error{ErrorCode::kEnclaveBadConfig,
+                 "--store needs --model-id, --model-version, --owner-key, one of --broker, "
+                 "--kms and --data-key-file, and a sane --max-model-mb"};
   }
-  if (text == "bf16") {
-    return engine::Precision::kBf16;
+  if (!flags.egress_proxy.empty() && !flags.data_key_file.empty()) {
+    return Error{ErrorCode::kEnclaveBadConfig, "--egress-proxy is for --broker or --kms"};
   }
-  if (text == "int8") {
-    return engine::Precision::kInt8;
+  if (!flags.data_key_file.empty() && flags.platform != enclave::kPlatformSim) {
+    return Error{ErrorCode::kEnclaveBadConfig,
+                 "--data-key-file is for --platform sim: on hardware the key is released to the "
+                 "attested enclave (--broker or --kms)"};
   }
-  return Error{ErrorCode::kEnclaveBadConfig, "--precision wants fp32, bf16 or int8"};
+  return OkStatus();
+}
+
+// MeasuredConfigOf: what PCR1 covers (enclave/boot.h): the plaintext model's identity, or for an
+// encrypted boot the owner key instead.
+enclave::MeasuredConfig MeasuredConfigOf(const Flags& flags,
+                                         const enclave::ModelIdentity* plaintext_model,
+                                         const crypto::Ed25519PublicKey* owner) {
+  enclave::MeasuredConfig measured;
+  measured.platform = flags.platform;
+  if (plaintext_model != nullptr) {
+    measured.model_id = plaintext_model->id;
+    measured.model_hash = plaintext_model->hash;
+    measured.model_hash_scheme = plaintext_model->hash_scheme;
+  }
+  measured.precision = flags.precision;
+  measured.max_sessions = flags.max_sessions;
+  if (owner != nullptr) {
+    measured.owner_key = model::SignerKeyId(*owner);
+  }
+  return measured;
 }
 
 Result<std::vector<uint8_t>> ReadWholeFile(const char* path) {
@@ -205,73 +223,226 @@ Result<std::vector<uint8_t>> ReadWholeFile(const char* path) {
 
 int64_t NowUnix() { return static_cast<int64_t>(std::time(nullptr)); }
 
-int Run(const Flags& flags, const sigset_t& stop_signals) {
-  Result<enclave::ListenAddress> address = enclave::ParseListenAddress(flags.listen);
-  if (!address.has_value()) {
-    return Fail("flags", address.error());
+// MakeEvidenceSource returns the source that attests for --platform. On hardware the platform
+// measured the enclave before it ran (CreatePlatformEvidenceSource reads the measurements). On
+// sim it measures the enclave itself (PCR0 the running binary, PCR1 `measured`, PCR2 the sim
+// root): PCR2 needs the sim root, which the provider creates on first use, so create (or load)
+// it once, then make the provider with the final measurements. Errors: kIoError, the sim
+// provider's, CreatePlatformEvidenceSource's.
+Result<std::unique_ptr<enclave::EvidenceSource>> MakeEvidenceSource(
+    const Flags& flags, const enclave::MeasuredConfig& measured) {
+  if (flags.platform != enclave::kPlatformSim) {
+    enclave::PlatformEvidenceOptions hardware = flags.hardware;
+    hardware.platform = flags.platform;
+    return enclave::CreatePlatformEvidenceSource(hardware);
   }
-  Result<engine::Precision> precision = ParsePrecision(flags.precision);
-  if (!precision.has_value()) {
-    return Fail("flags", precision.error());
-  }
-  if (flags.threads < 0 || flags.max_sessions == 0) {
-    return Fail("flags", Error{ErrorCode::kEnclaveBadConfig,
-                               "--threads must be >= 0 and --max-sessions >= 1"});
-  }
+  EML_ASSIGN_OR_RETURN(const std::vector<uint8_t> binary, ReadWholeFile("/proc/self/exe"));
+  const std::string config_json = enclave::MeasuredConfigJson(measured);
+  const std::string no_anchors;
+  EML_ASSIGN_OR_RETURN(
+      const attest::sim::SimProvider root_only,
+      attest::sim::SimProvider::Create(
+          flags.state_dir, {binary, AsBytes(config_json), AsBytes(no_anchors)}, NowUnix()));
+  const std::vector<uint8_t> anchors(root_only.root().der().begin(), root_only.root().der().end());
+  EML_ASSIGN_OR_RETURN(attest::sim::SimProvider provider,
+                       attest::sim::SimProvider::Create(
+                           flags.state_dir, {binary, AsBytes(config_json), anchors}, NowUnix()));
+  return std::unique_ptr<enclave::EvidenceSource>(
+      std::make_unique<enclave::SimEvidenceSource>(std::move(provider)));
+}
 
-  if (flags.model_dir.empty() == flags.store_url.empty()) {
+std::map<uint32_t, std::vector<uint8_t>> PcrsOf(const enclave::EvidenceSource& source) {
+  const air::Measurements& m = source.measurements();
+  return {{0, m.pcr0}, {1, m.pcr1}, {2, m.pcr2}};
+}
+
+std::string SimRootPath(const Flags& flags) {
+  return (std::filesystem::path(flags.state_dir) / attest::sim::kStateSubdir /
+          attest::sim::kRootCertFile)
+      .string();
+}
+
+// MakeKeySource: the broker release (--broker), KMS Decrypt to the attested RSA key (--kms; the
+// wrapped key is read from `store`) or the local key file (--data-key-file).
+// Errors: kEnclaveBadConfig, kBootKeyUnavailable (key file), kHttpLibraryFailure.
+Result<std::unique_ptr<enclave::DataKeySource>> MakeKeySource(
+    const Flags& flags, const enclave::EvidenceSource* evidence, model::ModelStore* store) {
+  if (flags.kms) {
+    enclave::KmsKeySourceOptions options;
+    options.proxy = flags.egress_proxy;
+    Log("data key from AWS KMS (Decrypt to an attested RSA key)" +
+        (flags.egress_proxy.empty() ? std::string() : " through " + flags.egress_proxy));
+    return std::unique_ptr<enclave::DataKeySource>(
+        std::make_unique<enclave::KmsDataKeySource>(evidence, store, std::move(options)));
+  }
+  if (flags.broker_url.empty()) {
+    EML_ASSIGN_OR_RETURN(enclave::StaticDataKeySource keys,
+                         enclave::StaticDataKeySource::FromFile(flags.data_key_file));
+    Log("data key from a local file: sim only, no attested release");
+    return std::unique_ptr<enclave::DataKeySource>(
+        std::make_unique<enclave::StaticDataKeySource>(std::move(keys)));
+  }
+  enclave::BrokerClientOptions options;
+  options.broker_url = flags.broker_url;
+  options.proxy = flags.egress_proxy;
+  options.log = [](const std::string& line) { Log(line); };
+  EML_ASSIGN_OR_RETURN(std::unique_ptr<enclave::BrokerDataKeySource> keys,
+                       enclave::BrokerDataKeySource::Create(evidence, std::move(options)));
+  Log("data key by attested release from " + flags.broker_url +
+      (flags.egress_proxy.empty() ? "" : " through " + flags.egress_proxy));
+  return std::unique_ptr<enclave::DataKeySource>(std::move(keys));
+}
+
+// BootPackagedModel boots a signed, encrypted package from --store with the key from
+// MakeKeySource (errors: kEnclaveBadConfig for flags, else enclave::BootModel's and
+// OpenBootStore's).
+Result<LoadedModel> BootPackagedModel(const Flags& flags, const engine::EmbedderOptions& options,
+                                      const crypto::Ed25519PublicKey& owner,
+                                      const enclave::EvidenceSource* evidence) {
+  EML_ASSIGN_OR_RETURN(std::unique_ptr<model::ModelStore> store,
+                       enclave::OpenBootStore(flags.store_url));
+  EML_ASSIGN_OR_RETURN(std::unique_ptr<enclave::DataKeySource> keys,
+                       MakeKeySource(flags, evidence, store.get()));
+  Log("encrypted boot of " + flags.model_id + "/" + flags.model_version + " from " +
+      flags.store_url + " (owner " + model::SignerKeyId(owner) + ")");
+  const enclave::BootRequest request{.model_id = flags.model_id,
+                                     .version = flags.model_version,
+                                     .owner_key = owner,
+                                     .store = *store,
+                                     .max_model_bytes = flags.max_model_mb << 20};
+  enclave::BootOptions boot_options;
+  boot_options.engine = options;
+  boot_options.warn = [](const std::string& warning) { Log("warning: " + warning); };
+  EML_ASSIGN_OR_RETURN(enclave::BootedModel booted,
+                       enclave::BootModel(request, *keys, nullptr, boot_options));
+  Log("booted " + std::to_string(booted.model_bytes) + " bytes, " +
+      std::to_string(booted.files_decrypted) + " files decrypted, memory " +
+      (booted.memory_locked ? "locked" : "NOT locked"));
+  LoadedModel out;
+  out.embedder = std::move(booted.embedder);
+  out.identity.id = booted.model_id;
+  out.identity.version = booted.version;
+  out.identity.hash = booted.model_hash;
+  out.identity.hash_scheme = booted.model_hash_scheme;
+  out.boot_timings = booted.timings;
+  return out;
+}
+
+// WarmUp runs one timed inference, so the first client does not pay for the engine's lazy
+// setup, and records its time in the cold-start breakdown. Errors: the engine's.
+Status WarmUp(LoadedModel& loaded) {
+  const auto start = std::chrono::steady_clock::now();
+  EML_RETURN_IF_ERROR(loaded.embedder->Embed(std::vector<std::string>{"warm-up"}));
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - start);
+  if (loaded.boot_timings.has_value()) {
+    loaded.boot_timings->first_inference_us = static_cast<uint64_t>(micros.count());
+    Log("cold start: " + enclave::FormatBootTimings(*loaded.boot_timings));
+  }
+  return OkStatus();
+}
+
+// PrintMeasurements prints the measurements of an encrypted boot with these flags.
+int PrintMeasurements(const Flags& flags) {
+  if (flags.platform != enclave::kPlatformSim) {
     return Fail("flags", Error{ErrorCode::kEnclaveBadConfig,
-                               "give exactly one of --model DIR and --store URL"});
+                               "--print-measurements is for --platform sim: on hardware the "
+                               "platform's own tools give the image's measurements"});
   }
-  engine::EmbedderOptions embedder_options;
-  embedder_options.precision = *precision;
-  embedder_options.num_threads = flags.threads;
-  const bool plaintext = !flags.model_dir.empty();
-  Result<LoadedModel> loaded = plaintext ? LoadPlaintextModel(flags, embedder_options)
-                                         : BootPackagedModel(flags, embedder_options);
+  if (!flags.model_dir.empty() || flags.owner_key_hex.empty()) {
+    return Fail("flags", Error{ErrorCode::kEnclaveBadConfig,
+                               "--print-measurements is for an encrypted boot: give --owner-key, "
+                               "not --model"});
+  }
+  Result<crypto::Ed25519PublicKey> owner = ParseOwnerKey(flags.owner_key_hex);
+  if (!owner.has_value()) {
+    return Fail("flags", owner.error());
+  }
+  Result<std::unique_ptr<enclave::EvidenceSource>> source =
+      MakeEvidenceSource(flags, MeasuredConfigOf(flags, nullptr, &*owner));
+  if (!source.has_value()) {
+    return Fail("measure", source.error());
+  }
+  const std::string json = enclave::MeasurementsJson(PcrsOf(**source), SimRootPath(flags));
+  std::fwrite(json.data(), 1, json.size(), stdout);
+  return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
+}
+
+Result<engine::Precision> ParsePrecision(const std::string& text) {
+  if (text == "fp32") {
+    return engine::Precision::kFp32;
+  }
+  if (text == "bf16") {
+    return engine::Precision::kBf16;
+  }
+  if (text == "int8") {
+    return engine::Precision::kInt8;
+  }
+  return Error{ErrorCode::kEnclaveBadConfig, "--precision wants fp32, bf16 or int8"};
+}
+
+// StartModel measures, creates the evidence source and loads or boots the model, in the order
+// each kind of model needs. On failure it has reported the error and set *exit_code.
+struct Started {
+  std::unique_ptr<enclave::EvidenceSource> source;
+  LoadedModel loaded;
+};
+Result<Started> StartModel(const Flags& flags, const engine::EmbedderOptions& options,
+                           int* exit_code) {
+  Started out;
+  if (!flags.model_dir.empty()) {
+    Result<LoadedModel> loaded = LoadPlaintextModel(flags, options);
+    if (!loaded.has_value()) {
+      *exit_code = Fail("model", loaded.error());
+      return loaded.error();
+    }
+    out.loaded = *std::move(loaded);
+    Result<std::unique_ptr<enclave::EvidenceSource>> source =
+        MakeEvidenceSource(flags, MeasuredConfigOf(flags, &out.loaded.identity, nullptr));
+    if (!source.has_value()) {
+      *exit_code = Fail("measure", source.error());
+      return source.error();
+    }
+    out.source = *std::move(source);
+    return out;
+  }
+  Status checked = CheckBootFlags(flags);
+  Result<crypto::Ed25519PublicKey> owner = checked.has_value()
+                                               ? ParseOwnerKey(flags.owner_key_hex)
+                                               : Result<crypto::Ed25519PublicKey>(checked.error());
+  if (!owner.has_value()) {
+    *exit_code = Fail("flags", owner.error());
+    return owner.error();
+  }
+  Result<std::unique_ptr<enclave::EvidenceSource>> source =
+      MakeEvidenceSource(flags, MeasuredConfigOf(flags, nullptr, &*owner));
+  if (!source.has_value()) {
+    *exit_code = Fail("measure", source.error());
+    return source.error();
+  }
+  out.source = *std::move(source);
+  Result<LoadedModel> loaded = BootPackagedModel(flags, options, *owner, out.source.get());
   if (!loaded.has_value()) {
-    return plaintext || loaded.error().code == ErrorCode::kEnclaveBadConfig
-               ? Fail(plaintext ? "model" : "flags", loaded.error())
-               : FailBoot(loaded.error());
+    *exit_code = loaded.error().code == ErrorCode::kEnclaveBadConfig ? Fail("flags", loaded.error())
+                                                                     : FailBoot(loaded.error());
+    return loaded.error();
   }
-  engine::EmbedderBackend backend(loaded->embedder.get());
+  out.loaded = *std::move(loaded);
+  return out;
+}
+
+// Serve runs the session server on the loaded model until SIGTERM / SIGINT.
+int Serve(const Flags& flags, const enclave::ListenAddress& address, Started model,
+          const sigset_t& stop_signals) {
+  std::unique_ptr<enclave::EvidenceSource> source = std::move(model.source);
+  const LoadedModel& loaded = model.loaded;
+  engine::EmbedderBackend backend(loaded.embedder.get());
   Result<std::unique_ptr<engine::BatchScheduler>> scheduler =
       engine::BatchScheduler::Create(&backend, engine::SchedulerOptions{});
   if (!scheduler.has_value()) {
     return Fail("scheduler", scheduler.error());
   }
-
-  const enclave::ModelIdentity identity = loaded->identity;
-
-  // Measurements. PCR2 needs the sim root, which the provider creates on first use: create (or
-  // load) it once, then make the provider that attests with the final measurements.
-  Result<std::vector<uint8_t>> binary = ReadWholeFile("/proc/self/exe");
-  if (!binary.has_value()) {
-    return Fail("measure binary", binary.error());
-  }
-  enclave::MeasuredConfig measured;
-  measured.platform = std::string(enclave::kPlatformSim);
-  measured.model_id = identity.id;
-  measured.model_hash = identity.hash;
-  measured.model_hash_scheme = identity.hash_scheme;
-  measured.precision = flags.precision;
-  measured.max_sessions = flags.max_sessions;
-  measured.owner_key = loaded->owner_key;
-  const std::string config_json = enclave::MeasuredConfigJson(measured);
-  const std::string no_anchors;
-  Result<attest::sim::SimProvider> root_only = attest::sim::SimProvider::Create(
-      flags.state_dir, {*binary, AsBytes(config_json), AsBytes(no_anchors)}, NowUnix());
-  if (!root_only.has_value()) {
-    return Fail("sim root", root_only.error());
-  }
-  const std::vector<uint8_t> anchors(root_only->root().der().begin(),
-                                     root_only->root().der().end());
-  Result<attest::sim::SimProvider> provider = attest::sim::SimProvider::Create(
-      flags.state_dir, {*binary, AsBytes(config_json), anchors}, NowUnix());
-  if (!provider.has_value()) {
-    return Fail("sim provider", provider.error());
-  }
-  auto source = std::make_unique<enclave::SimEvidenceSource>(*std::move(provider));
+  const enclave::ModelIdentity identity = loaded.identity;
 
   Result<std::unique_ptr<enclave::Service>> service =
       enclave::Service::Create(source.get(), scheduler->get(), identity);
@@ -285,7 +456,7 @@ int Run(const Flags& flags, const sigset_t& stop_signals) {
   if (!server.has_value()) {
     return Fail("server", server.error());
   }
-  Result<std::unique_ptr<channel::net::Listener>> listener = enclave::Listen(*address);
+  Result<std::unique_ptr<channel::net::Listener>> listener = enclave::Listen(address);
   if (!listener.has_value()) {
     return Fail("listen", listener.error());
   }
@@ -295,17 +466,17 @@ int Run(const Flags& flags, const sigset_t& stop_signals) {
   }
 
   enclave::ReadyInfo ready;
-  ready.address = enclave::FormatListenAddress(*address, port);
-  ready.platform = std::string(enclave::kPlatformSim);
-  ready.sim_root = (std::filesystem::path(flags.state_dir) / attest::sim::kStateSubdir /
-                    attest::sim::kRootCertFile)
-                       .string();
-  for (const uint32_t index : {0u, 1u, 2u}) {
-    ready.pcrs[index] = source->provider()->pcrs().at(index);
+  ready.address = enclave::FormatListenAddress(address, port);
+  ready.platform = std::string(source->platform());
+  if (flags.platform == enclave::kPlatformSim) {
+    ready.sim_root = SimRootPath(flags);
   }
+  ready.pcrs = PcrsOf(*source);
   ready.model_id = identity.id;
   ready.pid = static_cast<int64_t>(::getpid());
-  ready.cold_start_us = loaded->cold_start_us;
+  if (loaded.boot_timings.has_value()) {
+    ready.cold_start_us = enclave::BootTimingFields(*loaded.boot_timings);
+  }
   if (!flags.ready_file.empty()) {
     if (Status written =
             enclave::WriteFileAtomically(flags.ready_file, enclave::ReadyFileJson(ready));
@@ -331,6 +502,48 @@ int Run(const Flags& flags, const sigset_t& stop_signals) {
   std::fflush(stdout);
   // Idle sessions may still be blocked reading from their clients; do not wait for them.
   std::_Exit(kExitOk);
+}
+
+int Run(const Flags& flags, const sigset_t& stop_signals) {
+  if (flags.print_measurements) {
+    return PrintMeasurements(flags);
+  }
+  if (flags.listen.empty()) {
+    return Fail("flags", Error{ErrorCode::kEnclaveBadConfig, "--listen is required"});
+  }
+  Result<enclave::ListenAddress> address = enclave::ParseListenAddress(flags.listen);
+  if (!address.has_value()) {
+    return Fail("flags", address.error());
+  }
+  Result<engine::Precision> precision = ParsePrecision(flags.precision);
+  if (!precision.has_value()) {
+    return Fail("flags", precision.error());
+  }
+  if (flags.threads < 0 || flags.max_sessions == 0) {
+    return Fail("flags", Error{ErrorCode::kEnclaveBadConfig,
+                               "--threads must be >= 0 and --max-sessions >= 1"});
+  }
+  if (flags.model_dir.empty() == flags.store_url.empty()) {
+    return Fail("flags", Error{ErrorCode::kEnclaveBadConfig,
+                               "give exactly one of --model DIR and --store URL"});
+  }
+  if (!flags.model_dir.empty() && flags.platform != enclave::kPlatformSim) {
+    return Fail("flags", Error{ErrorCode::kEnclaveBadConfig,
+                               "--model (a plaintext directory) is for --platform sim only; "
+                               "hardware enclaves boot an encrypted package with --store"});
+  }
+  engine::EmbedderOptions embedder_options;
+  embedder_options.precision = *precision;
+  embedder_options.num_threads = flags.threads;
+  int exit_code = kExitFailure;
+  Result<Started> model = StartModel(flags, embedder_options, &exit_code);
+  if (!model.has_value()) {
+    return exit_code;
+  }
+  if (Status warm = WarmUp(model->loaded); !warm.has_value()) {
+    return Fail("warm-up inference", warm.error());
+  }
+  return Serve(flags, *address, *std::move(model), stop_signals);
 }
 
 // The OpenMP wait policy the enclave runs with unless the operator chose one. Sessions, the
@@ -367,18 +580,32 @@ int main(int argc, char** argv) {
 
   Flags flags;
   CLI::App app{"EphemeralML enclave: attested embedding sessions", "ephemeralml-enclave"};
-  app.add_option("--listen", flags.listen, "tcp:HOST:PORT or unix:PATH")->required();
+  app.add_option("--listen", flags.listen, "tcp:HOST:PORT or unix:PATH (required to serve)");
   CLI::Option* model_option =
       app.add_option("--model", flags.model_dir, "model directory (plaintext; sim only)");
-  CLI::Option* store_option =
-      app.add_option("--store", flags.store_url, "model store URL (encrypted boot), file:///DIR");
+  CLI::Option* store_option = app.add_option(
+      "--store", flags.store_url,
+      "model store URL (encrypted boot): file:///DIR, s3://B/P or http://HOST:PORT (host proxy)");
   model_option->excludes(store_option);
   app.add_option("--model-id", flags.model_id, "model id in the store (with --store)");
   app.add_option("--model-version", flags.model_version, "model version (with --store)");
   app.add_option("--owner-key", flags.owner_key_hex,
                  "model owner's Ed25519 public key, 64 hex digits (measured: PCR1)");
-  app.add_option("--data-key-file", flags.data_key_file,
-                 "32-byte data key file (sim stand-in for the broker release)");
+  CLI::Option* key_file_option =
+      app.add_option("--data-key-file", flags.data_key_file,
+                     "32-byte data key file (sim stand-in for the broker release)");
+  CLI::Option* broker_option = app.add_option("--broker", flags.broker_url,
+                                              "key broker URL: the data key by attested release");
+  broker_option->excludes(key_file_option);
+  app.add_flag("--kms", flags.kms,
+               "data key from AWS KMS, as the manifest's kms: key id names "
+               "(EPHEMERALML_KMS_ENDPOINT, AWS_REGION, AWS_* credentials)")
+      ->excludes(key_file_option)
+      ->excludes(broker_option);
+  app.add_option("--egress-proxy", flags.egress_proxy,
+                 "http://HOST:PORT of the host's CONNECT proxy to reach the broker");
+  app.add_flag("--print-measurements", flags.print_measurements,
+               "print the PCRs of an encrypted boot with these flags and exit");
   app.add_option("--max-model-mb", flags.max_model_mb, "largest model plaintext to boot (MiB)")
       ->capture_default_str();
   app.add_option("--state-dir", flags.state_dir, "state directory (sim root under attest-sim/)")
@@ -389,6 +616,20 @@ int main(int argc, char** argv) {
   app.add_option("--max-sessions", flags.max_sessions, "concurrent sessions")
       ->capture_default_str();
   app.add_option("--ready-file", flags.ready_file, "write this JSON file once listening");
+  app.add_option("--platform", flags.platform,
+                 "who attests: sim (local evaluation), aws-nitro, tdx, sev-snp or gcp-cs")
+      ->check(CLI::IsMember({"sim", "aws-nitro", "tdx", "sev-snp", "gcp-cs"}))
+      ->capture_default_str();
+  app.add_option("--nsm-device", flags.hardware.nsm_device_path, "aws-nitro: the NSM device")
+      ->capture_default_str();
+  app.add_option("--tsm-root", flags.hardware.configfs_tsm_root,
+                 "tdx / sev-snp: the configfs-tsm report folder")
+      ->capture_default_str();
+  app.add_option("--token-socket", flags.hardware.token_socket_path,
+                 "gcp-cs: the Confidential Space launcher's token socket")
+      ->capture_default_str();
+  app.add_option("--audience", flags.hardware.audience,
+                 "gcp-cs: the audience the tokens are requested for (required there)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "attest/builtin_roots.h"
+#include "attest/envelope.h"
 #include "attest/nitro/document.h"
 #include "attest/nitro/nitro_verifier.h"
 #include "attest/policy.h"
@@ -83,6 +84,14 @@ Result<std::string> PlatformOf(const std::string& flag, std::span<const uint8_t>
       return std::string(attest::kPlatformSevSnp);
     case attest::EvidenceKind::kJwt:
       return std::string(attest::kPlatformGcpCs);
+    case attest::EvidenceKind::kEnvelope: {
+      // The envelope names its platform; a broken one is reported by the policy verifier.
+      Result<attest::EvidenceEnvelope> envelope = attest::DecodeEnvelope(evidence);
+      if (envelope.has_value()) {
+        return envelope->platform;
+      }
+      break;
+    }
     case attest::EvidenceKind::kUnknown:
       break;
   }

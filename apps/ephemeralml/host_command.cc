@@ -8,11 +8,15 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "channel/net/net.h"
 #include "cli_util.h"
 #include "common/result.h"
+#include "host/egress_proxy.h"
 #include "host/relay.h"
+#include "host/store_proxy.h"
+#include "model/store.h"
 
 namespace eml::apps {
 namespace {
@@ -24,11 +28,65 @@ struct HostFlags {
   int max_connections = host::kDefaultMaxConnections;
   int idle_timeout_ms = host::kDefaultIdleTimeoutMs;
   std::string ready_file;
+  std::string egress_listen;
+  std::vector<std::string> egress_allow;
+  std::string store_url;
+  std::string store_listen = "127.0.0.1:0";
 };
+
+// A running storage proxy and the backing store it serves (declared first: destroyed last).
+struct StoreService {
+  std::unique_ptr<model::ModelStore> store;
+  std::unique_ptr<host::StoreProxy> proxy;
+  std::string address;  // "HOST:PORT" once listening
+};
+
+// StartEgress starts the egress proxy when --egress-listen is given (nullptr otherwise).
+Result<std::unique_ptr<host::EgressProxy>> StartEgress(const HostFlags& flags) {
+  if (flags.egress_listen.empty()) {
+    return std::unique_ptr<host::EgressProxy>();
+  }
+  host::EgressProxyOptions options;
+  EML_ASSIGN_OR_RETURN(options.listen, host::ParseEgressListen(flags.egress_listen));
+  options.allow = flags.egress_allow;
+  options.max_connections = flags.max_connections;
+  options.idle_timeout_ms = flags.idle_timeout_ms;
+  options.record_dir = flags.record_dir;
+  options.on_close = [](const host::EgressReport& r) {
+    std::fprintf(
+        stderr,
+        "ephemeralml host: egress %llu to %s closed: %s (status %d); out %llu bytes, in "
+        "%llu bytes\n",
+        static_cast<unsigned long long>(r.id), r.destination.empty() ? "-" : r.destination.c_str(),
+        std::string(ErrorCodeName(r.close_reason)).c_str(), r.status,
+        static_cast<unsigned long long>(r.bytes_out), static_cast<unsigned long long>(r.bytes_in));
+  };
+  return host::EgressProxy::Start(std::move(options));
+}
 
 std::string FormatListen(const std::string& host, uint16_t port) {
   const bool v6 = host.find(':') != std::string::npos;
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// StartStore opens --store with the host's credentials and serves it on --store-listen (an
+// empty service without --store).
+Result<StoreService> StartStore(const HostFlags& flags) {
+  StoreService service;
+  if (flags.store_url.empty()) {
+    return service;
+  }
+  EML_ASSIGN_OR_RETURN(channel::net::HostPort listen,
+                       channel::net::ParseHostPort(flags.store_listen));
+  EML_ASSIGN_OR_RETURN(service.store, model::OpenModelStore(flags.store_url));
+  host::StoreProxyOptions options;
+  options.listen_host = listen.host;
+  options.listen_port = listen.port;
+  options.max_connections = flags.max_connections;
+  options.record_dir = flags.record_dir;
+  EML_ASSIGN_OR_RETURN(service.proxy, host::StoreProxy::Start(*service.store, std::move(options)));
+  service.address = FormatListen(listen.host, service.proxy->port());
+  return service;
 }
 
 Result<int> RunHost(const HostFlags& flags) {
@@ -62,6 +120,8 @@ Result<int> RunHost(const HostFlags& flags) {
         static_cast<unsigned long long>(r.frames_e2c));
   };
   EML_ASSIGN_OR_RETURN(std::unique_ptr<host::Relay> relay, host::Relay::Start(options));
+  EML_ASSIGN_OR_RETURN(std::unique_ptr<host::EgressProxy> egress, StartEgress(flags));
+  EML_ASSIGN_OR_RETURN(StoreService store, StartStore(flags));
 
   const std::string address = FormatListen(listen.host, relay->port());
   nlohmann::json ready = {{"address", address},
@@ -69,6 +129,12 @@ Result<int> RunHost(const HostFlags& flags) {
                           {"pid", static_cast<int64_t>(::getpid())}};
   if (!flags.record_dir.empty()) {
     ready["record_dir"] = flags.record_dir;
+  }
+  if (egress != nullptr) {
+    ready["egress_address"] = egress->address();
+  }
+  if (store.proxy != nullptr) {
+    ready["store_address"] = store.address;
   }
   if (!flags.ready_file.empty()) {
     const std::string text = ready.dump() + "\n";
@@ -84,6 +150,12 @@ Result<int> RunHost(const HostFlags& flags) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   std::fprintf(stderr, "ephemeralml host: signal %d, stopping\n", signal_number);
+  if (egress != nullptr) {
+    egress->Stop();
+  }
+  if (store.proxy != nullptr) {
+    store.proxy->Stop();
+  }
   relay->Stop();
   return kExitOk;
 }
@@ -107,6 +179,19 @@ void AddHostCommands(CLI::App& app) {
                   "Close a connection when nothing moved for this long")
       ->check(CLI::Range(1, 86'400'000));
   cmd->add_option("--ready-file", flags->ready_file, "Write this JSON file once listening");
+  CLI::Option* egress_listen =
+      cmd->add_option("--egress-listen", flags->egress_listen,
+                      "Run the egress CONNECT proxy on HOST:PORT (port 0 picks) or unix:PATH");
+  cmd->add_option("--egress-allow", flags->egress_allow,
+                  "Destination HOST:PORT the egress proxy may tunnel to (repeatable; exact match)")
+      ->needs(egress_listen);
+  CLI::Option* store_url =
+      cmd->add_option("--store", flags->store_url,
+                      "Serve this model store (file:///DIR or s3://BUCKET/PREFIX, opened with the "
+                      "host's credentials) read-only to the enclave");
+  cmd->add_option("--store-listen", flags->store_listen,
+                  "Storage proxy HOST:PORT (default 127.0.0.1:0: port 0 picks)")
+      ->needs(store_url);
   cmd->callback([flags] { FinishCommand(RunHost(*flags)); });
 }
 

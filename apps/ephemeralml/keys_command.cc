@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -199,15 +200,17 @@ Result<SecretBytes> ClientToken(const AdminFlags& flags) {
                std::string("no admin token: pass --token-file or set ") + kTokenEnv};
 }
 
-// Call sends one admin request. A 2xx answer returns its JSON body; an error answer is printed
-// as "refused: NAME (code): message" and returns nullopt (exit 1).
-Result<std::optional<Json>> Call(const AdminFlags& flags, const std::string& method,
-                                 const std::string& path, std::string body) {
-  EML_ASSIGN_OR_RETURN(SecretBytes token, ClientToken(flags));
+// AdminCall sends one admin request. A 2xx answer returns its JSON body. A refusal sets
+// *refused and returns an Error with the broker's code (kKeysCliBadResponse when it names none
+// that fits) and the detail "NAME (code): message"; transport errors leave *refused false.
+Result<Json> AdminCall(const std::string& broker, const SecretBytes& token,
+                       const std::string& method, const std::string& path, std::string body,
+                       bool* refused) {
+  *refused = false;
   EML_ASSIGN_OR_RETURN(std::unique_ptr<http::HttpClient> client, http::HttpClient::Create());
   http::Request request;
   request.method = method;
-  std::string base = flags.broker;
+  std::string base = broker;
   while (!base.empty() && base.back() == '/') {
     base.pop_back();
   }
@@ -235,7 +238,7 @@ Result<std::optional<Json>> Call(const AdminFlags& flags, const std::string& met
     if (doc.is_discarded()) {
       return Error{ErrorCode::kKeysCliBadResponse, "the broker's answer is not JSON"};
     }
-    return std::optional<Json>(doc);
+    return doc;
   }
   const Json* error = doc.is_object() && doc.contains("error") && doc["error"].is_object()
                           ? &doc["error"]
@@ -248,14 +251,34 @@ Result<std::optional<Json>> Call(const AdminFlags& flags, const std::string& met
   }
   const std::string message =
       error->contains("message") && (*error)["message"].is_string() ? (*error)["message"] : "";
-  std::cerr << "ephemeralml: refused: " << (*error)["name"].get<std::string>() << " ("
-            << (*error)["code"].get<int64_t>() << "): " << message << "\n";
+  const int64_t code = (*error)["code"].get<int64_t>();
+  *refused = true;
+  return Error{code > 0 && code <= UINT16_MAX ? static_cast<ErrorCode>(code)
+                                              : ErrorCode::kKeysCliBadResponse,
+               (*error)["name"].get<std::string>() + " (" + std::to_string(code) + "): " + message};
+}
+
+// Call sends one admin request with the flags' token. A 2xx answer returns its JSON body; a
+// refusal is printed as "refused: NAME (code): message" and returns nullopt (exit 1).
+Result<std::optional<Json>> Call(const AdminFlags& flags, const std::string& method,
+                                 const std::string& path, std::string body) {
+  EML_ASSIGN_OR_RETURN(SecretBytes token, ClientToken(flags));
+  bool refused = false;
+  Result<Json> answer = AdminCall(flags.broker, token, method, path, std::move(body), &refused);
+  if (answer.has_value()) {
+    return std::optional<Json>(*std::move(answer));
+  }
+  if (!refused) {
+    return std::move(answer).error();
+  }
+  std::cerr << "ephemeralml: refused: " << answer.error().detail << "\n";
   return std::optional<Json>();
 }
 
-std::string KeyPath(const AdminFlags& flags, const std::string& action) {
-  return "/v1/admin/keys/" + keys::http::PercentEncode(flags.model) + "/" +
-         keys::http::PercentEncode(flags.version) + "/" + action;
+std::string KeyPath(const std::string& model, const std::string& version,
+                    const std::string& action) {
+  return "/v1/admin/keys/" + keys::http::PercentEncode(model) + "/" +
+         keys::http::PercentEncode(version) + "/" + action;
 }
 
 // PemArmour wraps DER bytes as one PEM certificate block.
@@ -360,7 +383,8 @@ Result<int> RunPolicy(const AdminFlags& flags) {
   EML_RETURN_IF_ERROR(RequireKey(flags));
   EML_ASSIGN_OR_RETURN(std::string policy, ReadPolicyFile(flags.policy));
   EML_ASSIGN_OR_RETURN(std::string body, keys::http::EncodePolicyBody(policy));
-  EML_ASSIGN_OR_RETURN(std::optional<Json> key, Call(flags, "PUT", KeyPath(flags, "policy"), body));
+  EML_ASSIGN_OR_RETURN(std::optional<Json> key,
+                       Call(flags, "PUT", KeyPath(flags.model, flags.version, "policy"), body));
   if (!key.has_value()) {
     return kExitNotVerified;
   }
@@ -371,7 +395,7 @@ Result<int> RunPolicy(const AdminFlags& flags) {
 Result<int> RunRevoke(const AdminFlags& flags) {
   EML_RETURN_IF_ERROR(RequireKey(flags));
   EML_ASSIGN_OR_RETURN(std::optional<Json> answer,
-                       Call(flags, "POST", KeyPath(flags, "revoke"), ""));
+                       Call(flags, "POST", KeyPath(flags.model, flags.version, "revoke"), ""));
   if (!answer.has_value()) {
     return kExitNotVerified;
   }
@@ -487,6 +511,27 @@ CLI::App* AddAdmin(CLI::App& keys, const std::string& name, const std::string& d
 }
 
 }  // namespace
+
+Result<std::string> RegisterOrUpdateKey(const BrokerKeyRegistration& reg, SecretBytes dek) {
+  EML_ASSIGN_OR_RETURN(SecretBytes token, keys::http::ReadAdminTokenFile(reg.token_file));
+  EML_ASSIGN_OR_RETURN(std::string policy, ReadPolicyFile(reg.policy_file));
+  EML_ASSIGN_OR_RETURN(std::string body, keys::http::EncodeRegisterBody(
+                                             {reg.model_id, reg.version, std::move(dek), policy}));
+  bool refused = false;
+  Result<Json> registered =
+      AdminCall(reg.broker_url, token, "POST", "/v1/admin/keys", std::move(body), &refused);
+  if (registered.has_value()) {
+    return std::string("registered");
+  }
+  if (registered.code() != ErrorCode::kBrokerKeyExists) {
+    return std::move(registered).error();
+  }
+  EML_ASSIGN_OR_RETURN(std::string policy_body, keys::http::EncodePolicyBody(policy));
+  EML_RETURN_IF_ERROR(AdminCall(reg.broker_url, token, "PUT",
+                                KeyPath(reg.model_id, reg.version, "policy"),
+                                std::move(policy_body), &refused));
+  return std::string("policy updated");
+}
 
 void AddKeysCommands(CLI::App& app) {
   AddServe(app);

@@ -32,8 +32,29 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string>
+
+#include "common/result.h"
+#include "common/secret_bytes.h"
+
 namespace eml::apps {
 
 void AddKeysCommands(CLI::App& app);
+
+// What `ephemeralml up` registers with its broker, in process (the requests of `keys register`
+// and `keys policy`).
+struct BrokerKeyRegistration {
+  std::string broker_url;  // http://HOST:PORT
+  std::string token_file;  // the admin token (mode 0600)
+  std::string model_id;
+  std::string version;
+  std::string policy_file;  // release policy; certificate file names are inlined as PEM
+};
+
+// RegisterOrUpdateKey registers `dek` for the model version with the release policy; when the
+// broker already holds a key for that version (BROKER_KEY_EXISTS) it replaces only that key's
+// policy (the stored DEK stays). Returns "registered" or "policy updated". Errors: a refusal
+// with the broker's code ("NAME (code): message"), transport and file errors.
+Result<std::string> RegisterOrUpdateKey(const BrokerKeyRegistration& reg, SecretBytes dek);
 
 }  // namespace eml::apps

@@ -13,6 +13,8 @@
 #include "common/encoding.h"
 #include "crypto/ed25519.h"
 #include "crypto/random.h"
+#include "keys/kms/key_file.h"
+#include "keys/kms/kms_client.h"
 #include "model/manifest.h"
 #include "model/package.h"
 #include "model/store.h"
@@ -33,7 +35,14 @@ struct PackFlags {
   std::string dek_out;
   std::string architecture;
   std::string key_id;
+  std::string kms_key;
   uint32_t segment_size = crypto::kDefaultSegmentSize;
+};
+
+struct PublishFlags {
+  std::string package;
+  std::string store;
+  std::string signer_pub;
 };
 
 struct VerifyFlags {
@@ -97,7 +106,34 @@ Result<crypto::Ed25519PublicKey> ParseSignerPub(const std::string& hex) {
   return key;
 }
 
+// KmsDataKey asks KMS (endpoint and credentials from the environment, see kms_client.h) for a
+// fresh AES-256 data key under `arn`; `options` gets the "kms:" key id and kms-key.json.
+Result<SecretBytes> KmsDataKey(const std::string& arn, model::PackOptions* options) {
+  Status arn_ok = keys::kms::ValidateKeyArn(arn);
+  if (!arn_ok.has_value()) {
+    return Error{arn_ok.error().code, "--kms-key: " + arn_ok.error().detail};
+  }
+  EML_ASSIGN_OR_RETURN(keys::kms::KmsClientOptions kms_options,
+                       keys::kms::OptionsFromEnvironment(arn));
+  EML_ASSIGN_OR_RETURN(std::unique_ptr<keys::kms::KmsClient> client,
+                       keys::kms::KmsClient::Create(std::move(kms_options)));
+  EML_ASSIGN_OR_RETURN(keys::kms::DataKey key, client->GenerateDataKey(arn));
+  EML_ASSIGN_OR_RETURN(std::vector<uint8_t> key_file,
+                       keys::kms::SerializeKmsKeyFile({arn, key.ciphertext_blob}));
+  options->key_id = keys::kms::KeyIdForArn(arn);
+  options->extra_files.push_back(model::PackedExtraFile{std::string(keys::kms::kKmsKeyFileName),
+                                                        std::string(model::kRoleKeyWrap),
+                                                        std::move(key_file)});
+  return std::move(key.plaintext);
+}
+
 Result<int> RunPack(const PackFlags& flags) {
+  const bool kms = !flags.kms_key.empty();
+  if (kms && (!flags.dek_out.empty() || !flags.key_id.empty())) {
+    return Error{ErrorCode::kInvalidArgument,
+                 "--kms-key cannot be combined with --dek-out or --key-id: KMS wraps the data key "
+                 "into the package's kms-key.json and no DEK file is written"};
+  }
   EML_ASSIGN_OR_RETURN(SecretBytes seed,
                        ReadSecretKeyFile(flags.signing_key, crypto::kEd25519SeedSize));
   EML_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey signer, crypto::Ed25519PrivateKey::FromSeed(seed));
@@ -108,11 +144,6 @@ Result<int> RunPack(const PackFlags& flags) {
   if (fs::exists(out)) {
     return Error{ErrorCode::kPackageOutputExists, out + " already exists"};
   }
-  const std::string dek_path = flags.dek_out.empty() ? out + ".dek" : flags.dek_out;
-  EML_ASSIGN_OR_RETURN(SecretBytes dek, crypto::RandomSecret(crypto::kStreamKeySize));
-  // The DEK is on disk before any ciphertext exists, so a package is never left without its key.
-  EML_RETURN_IF_ERROR(
-      WriteFileAtomic(dek_path, dek.Reveal(InsecureSecretAccess::Get()), 0600, /*exclusive=*/true));
   model::PackOptions options;
   options.model_id = flags.id;
   options.version = flags.version;
@@ -120,14 +151,28 @@ Result<int> RunPack(const PackFlags& flags) {
   options.key_id = flags.key_id;
   options.encrypt_all = flags.encrypt_all;
   options.segment_size = flags.segment_size;
+  const std::string dek_path = kms ? "" : flags.dek_out.empty() ? out + ".dek" : flags.dek_out;
+  SecretBytes dek;
+  if (kms) {
+    // The plaintext key lives only in `dek`, wiped when this function returns.
+    EML_ASSIGN_OR_RETURN(dek, KmsDataKey(flags.kms_key, &options));
+  } else {
+    EML_ASSIGN_OR_RETURN(dek, crypto::RandomSecret(crypto::kStreamKeySize));
+    // The DEK is on disk before any ciphertext exists, so a package is never left without its
+    // key.
+    EML_RETURN_IF_ERROR(WriteFileAtomic(dek_path, dek.Reveal(InsecureSecretAccess::Get()), 0600,
+                                        /*exclusive=*/true));
+  }
   Result<model::Manifest> m = [&] {
     ProgressBar bar;
     options.progress = bar.Callback();
     return model::PackModel(flags.model_dir, out, dek, signer, options);
   }();
   if (!m.has_value()) {
-    std::error_code ec;
-    fs::remove(dek_path, ec);
+    if (!kms) {
+      std::error_code ec;
+      fs::remove(dek_path, ec);
+    }
     return std::move(m).error();
   }
   size_t encrypted = 0;
@@ -139,8 +184,13 @@ Result<int> RunPack(const PackFlags& flags) {
             << "model_hash " << HexEncode(m->model_hash) << " (" << m->model_hash_scheme << ")\n"
             << "signer " << m->signer_key_id << "\n"
             << "key_id " << m->key_id << "\n"
-            << "package " << out << "\n"
-            << "dek " << dek_path << " (mode 0600; keep it secret, never publish it)\n";
+            << "package " << out << "\n";
+  if (kms) {
+    std::cout << "kms_key " << flags.kms_key << " (data key wrapped by KMS in "
+              << keys::kms::kKmsKeyFileName << "; no DEK file written)\n";
+  } else {
+    std::cout << "dek " << dek_path << " (mode 0600; keep it secret, never publish it)\n";
+  }
   return kExitOk;
 }
 
@@ -200,6 +250,9 @@ Result<int> RunInspect(const std::string& package, const std::string& format) {
     EML_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, model::SerializeManifest(m));
     Json out = {{"verified", false},
                 {"manifest", Json::parse(bytes.begin(), bytes.end(), nullptr, false)}};
+    if (Result<std::string> arn = keys::kms::KeyArnFromKeyId(m.key_id); arn.has_value()) {
+      out["kms_key_arn"] = *arn;
+    }
     std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
@@ -211,8 +264,12 @@ Result<int> RunInspect(const std::string& package, const std::string& format) {
             << "format             " << m.format << "\n"
             << "model_hash         " << HexEncode(m.model_hash) << "\n"
             << "model_hash_scheme  " << m.model_hash_scheme << "\n"
-            << "key_id             " << m.key_id << "\n"
-            << "created_at         " << m.created_at << "\n"
+            << "key_id             " << m.key_id << "\n";
+  if (Result<std::string> arn = keys::kms::KeyArnFromKeyId(m.key_id); arn.has_value()) {
+    std::cout << "kms_key            " << *arn << " (wrapped data key in "
+              << keys::kms::kKmsKeyFileName << ")\n";
+  }
+  std::cout << "created_at         " << m.created_at << "\n"
             << "signer_key_id      " << m.signer_key_id << "\n"
             << "files (" << m.files.size() << "):\n";
   for (const model::ManifestFile& f : m.files) {
@@ -229,11 +286,46 @@ Result<int> RunInspect(const std::string& package, const std::string& format) {
   return kExitOk;
 }
 
-Result<int> RunPublish(const std::string& package, const std::string& url) {
-  EML_ASSIGN_OR_RETURN(std::unique_ptr<model::ModelStore> store, model::OpenModelStore(url));
-  EML_ASSIGN_OR_RETURN(model::Manifest m, ReadUnverifiedManifest(package));
-  EML_RETURN_IF_ERROR(store->Publish(package));
-  std::cout << "published " << m.model_id << " " << m.version << " to " << url << "\n";
+// PublishSigner returns the pinned --signer-pub key, else the manifest's own signer key.
+Result<crypto::Ed25519PublicKey> PublishSigner(const std::string& signer_pub,
+                                               const model::Manifest& m) {
+  if (!signer_pub.empty()) {
+    return ParseSignerPub(signer_pub);
+  }
+  // ValidateManifest guarantees "ed25519:" and 64 hex digits.
+  EML_ASSIGN_OR_RETURN(
+      std::vector<uint8_t> bytes,
+      HexDecodeExact(std::string_view(m.signer_key_id).substr(model::kSignerKeyIdPrefix.size()),
+                     crypto::kEd25519PublicKeySize));
+  return crypto::Ed25519PublicKey::FromBytes(bytes);
+}
+
+Result<int> RunPublish(const PublishFlags& flags) {
+  EML_ASSIGN_OR_RETURN(std::unique_ptr<model::ModelStore> store,
+                       model::OpenModelStore(flags.store));
+  EML_ASSIGN_OR_RETURN(model::Manifest m, ReadUnverifiedManifest(flags.package));
+  EML_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey signer, PublishSigner(flags.signer_pub, m));
+  // A tampered package is refused before anything reaches the store: the signature and every
+  // stored file's size and SHA-256 (ciphertext for encrypted files) must check out.
+  Result<model::PackageReport> report = [&] {
+    ProgressBar bar;
+    model::VerifyOptions options;
+    options.progress = bar.Callback();
+    return model::VerifyPackage(flags.package, signer, options);
+  }();
+  if (!report.has_value()) {
+    if (!IsVerificationFailure(report.code())) {
+      return std::move(report).error();
+    }
+    std::cerr << "ephemeralml: refusing to publish " << flags.package
+              << ", it does not verify: " << ToString(report.error()) << "\n";
+    return kExitNotVerified;
+  }
+  EML_RETURN_IF_ERROR(store->Publish(flags.package));
+  std::cout << "published " << m.model_id << " " << m.version << " to " << flags.store << " ("
+            << report->files_checked << " files verified, signer " << m.signer_key_id
+            << (flags.signer_pub.empty() ? ", not pinned: pass --signer-pub to pin it" : ", pinned")
+            << ")\n";
   return kExitOk;
 }
 
@@ -260,6 +352,9 @@ void AddPack(CLI::App& model) {
   cmd->add_option("--architecture", flags->architecture,
                   "Architecture (default: config.json model_type)");
   cmd->add_option("--key-id", flags->key_id, "Data key id (default: dek-<random>)");
+  cmd->add_option("--kms-key", flags->kms_key,
+                  "AWS KMS key ARN: the data key comes from KMS GenerateDataKey and is stored "
+                  "wrapped in the package (kms-key.json); excludes --dek-out and --key-id");
   cmd->add_option("--segment-size", flags->segment_size, "Encryption segment size in bytes")
       ->check(CLI::Range(crypto::kMinSegmentSize, crypto::kDefaultMaxSegmentSize));
   cmd->callback([flags] { FinishCommand(RunPack(*flags)); });
@@ -291,16 +386,18 @@ void AddModelCommands(CLI::App& app) {
   inspect->callback(
       [inspect_pkg, inspect_format] { FinishCommand(RunInspect(*inspect_pkg, *inspect_format)); });
 
-  auto publish_pkg = std::make_shared<std::string>();
-  auto publish_url = std::make_shared<std::string>();
-  CLI::App* publish = model->add_subcommand("publish", "Copy a package into a model store");
-  publish->add_option("PKG", *publish_pkg, "Package directory")->required();
-  publish
-      ->add_option("--store", *publish_url,
+  auto publish = std::make_shared<PublishFlags>();
+  CLI::App* publish_cmd =
+      model->add_subcommand("publish", "Verify a package, then copy it into a model store");
+  publish_cmd->add_option("PKG", publish->package, "Package directory")->required();
+  publish_cmd
+      ->add_option("--store", publish->store,
                    "Store URL: file:///dir or s3://bucket/prefix (docs/stores.md)")
       ->required();
-  publish->callback(
-      [publish_pkg, publish_url] { FinishCommand(RunPublish(*publish_pkg, *publish_url)); });
+  publish_cmd->add_option("--signer-pub", publish->signer_pub,
+                          "Pin the signer's Ed25519 public key (64 hex digits); default: the "
+                          "manifest's own signer key");
+  publish_cmd->callback([publish] { FinishCommand(RunPublish(*publish)); });
 
   CLI::App* keys = GetOrAddSubcommand(app, "keys", "Key generation");
   auto out = std::make_shared<std::string>();

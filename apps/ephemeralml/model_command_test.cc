@@ -253,6 +253,42 @@ TEST_F(ModelCommandTest, PublishToFileStore) {
   EXPECT_NE(r.err.find("STORE_BAD_URL"), std::string::npos) << r.err;
 }
 
+// publish verifies first: a tampered package is refused (exit 1) and nothing reaches the store.
+TEST_F(ModelCommandTest, PublishRefusesTamperedWeights) {
+  const fs::path pkg = Copy("model.safetensors.enc");
+  EditFile(pkg / "model.safetensors.enc",
+           [](std::vector<uint8_t>& b) { b[kHeader + 3 * kSegment + 11] ^= 1; });
+  fs::create_directories(dir_ / "store");
+  const RunResult r =
+      Run({"model", "publish", pkg.string(), "--store", "file://" + (dir_ / "store").string()});
+  ExpectNotVerified(r, "PACKAGE_HASH_MISMATCH");
+  EXPECT_TRUE(fs::is_empty(dir_ / "store"));
+}
+
+TEST_F(ModelCommandTest, PublishRefusesEditedManifestAndOtherSigner) {
+  const fs::path pkg = Copy("manifest.json");
+  EditFile(pkg / "manifest.json", [](std::vector<uint8_t>& b) {
+    const std::string text(b.begin(), b.end());
+    b[text.find("\"version\":\"1.0.0\"") + 11] = '9';
+  });
+  fs::create_directories(dir_ / "store");
+  const std::string url = "file://" + (dir_ / "store").string();
+  ExpectNotVerified(Run({"model", "publish", pkg.string(), "--store", url}),
+                    "MANIFEST_SIGNATURE_INVALID");
+  // The untouched package, but pinned to another signer.
+  const RunResult other = Run({"keys", "gen-signing-key", (dir_ / "other.key").string()});
+  ASSERT_EQ(other.exit_code, 0);
+  ExpectNotVerified(Run({"model", "publish", Pkg().string(), "--store", url, "--signer-pub",
+                         other.out.substr(0, 64)}),
+                    "MANIFEST_SIGNATURE_INVALID");
+  EXPECT_TRUE(fs::is_empty(dir_ / "store"));
+  // Pinned to the right signer it goes through.
+  const RunResult r =
+      Run({"model", "publish", Pkg().string(), "--store", url, "--signer-pub", SignerPub()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::is_regular_file(dir_ / "store" / "minilm-l6-v2" / "1.0.0" / "manifest.json"));
+}
+
 TEST_F(ModelCommandTest, UsageErrors) {
   // Existing output, and the DEK file of a failed pack is not left behind.
   RunResult r = Run({"model", "pack", model::DefaultModelDirectoryPath().string(), "--id", "m",

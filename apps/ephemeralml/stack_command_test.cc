@@ -1,6 +1,6 @@
 // End-to-end tests of `ephemeralml host`, `up` and `down` that need no enclave: the host relays
 // to a fake enclave (a channel::net listener); up/down run against a stack.json naming a live
-// `ephemeralml host` process. The full stack with the real enclave is in tests/integration.
+// `ephemeralml host` process. The full stack with the real enclave is in up_e2e_test.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +21,8 @@
 #include "channel/net/net.h"
 #include "channel/transport.h"
 #include "ephemeralml/testing/cli_runner.h"
+#include "http/http_client.h"
+#include "http/testing/loopback_server.h"
 #include "testing/test_util.h"
 
 namespace eml::apps {
@@ -117,6 +119,61 @@ TEST_F(StackCommandTest, HostRelaysFramesRecordsThemAndStopsOnSigterm) {
   EXPECT_THAT(log, HasSubstr("c2e 19 bytes / 1 frames"));
 }
 
+TEST_F(StackCommandTest, HostEgressProxyTunnelsToAllowedDestinationsOnly) {
+  Result<std::unique_ptr<channel::net::Listener>> enclave =
+      channel::net::ListenTcp({"127.0.0.1", 0});
+  ASSERT_TRUE(enclave.has_value());
+  Result<std::unique_ptr<http::testing::LoopbackServer>> broker =
+      http::testing::LoopbackServer::Start(
+          [](const http::testing::RecordedRequest&) { return http::testing::Reply(200, "ok"); });
+  ASSERT_TRUE(broker.has_value());
+  const std::string broker_authority = "127.0.0.1:" + std::to_string((*broker)->port());
+  const fs::path ready = dir_ / "host.ready.json";
+  const pid_t pid = Background(
+      {"host", "--listen", "127.0.0.1:0", "--enclave",
+       "tcp:127.0.0.1:" + std::to_string((*enclave)->port()), "--ready-file", ready.string(),
+       "--record", (dir_ / "rec").string(), "--egress-listen", "127.0.0.1:0", "--egress-allow",
+       broker_authority, "--egress-allow", "kms.eu-west-1.amazonaws.com:443"},
+      dir_ / "host.log");
+  const nlohmann::json info = WaitForJson(ready);
+  ASSERT_TRUE(info.contains("egress_address"));
+  const std::string egress = info["egress_address"].get<std::string>();
+
+  Result<std::unique_ptr<http::HttpClient>> client = http::HttpClient::Create();
+  ASSERT_TRUE(client.has_value());
+  http::Request request;
+  request.url = (*broker)->Url() + "/v1/challenge";
+  request.proxy = "http://" + egress;
+  request.timeout_ms = kTimeoutMs;
+  Result<http::Response> response = (*client)->Send(request);
+  ASSERT_THAT(response, IsOk());
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(std::string(response->body.begin(), response->body.end()), "ok");
+  ASSERT_EQ((*broker)->Requests().size(), 1u);
+  // A destination off the list is refused by the proxy.
+  request.url = "http://127.0.0.1:" + std::to_string((*enclave)->port()) + "/";
+  EXPECT_THAT((*client)->Send(request), testing::HasError(ErrorCode::kHttpConnect));
+  client->reset();
+
+  EXPECT_EQ(StopAndWait(pid), 0);
+  // The tunnelled request is in the recording.
+  EXPECT_THAT(testing::ReadFileText(dir_ / "rec" / "egress-1-out.bin"),
+              HasSubstr("GET /v1/challenge HTTP/1.1"));
+  const std::string log = testing::ReadFileText(dir_ / "host.log");
+  EXPECT_THAT(log, HasSubstr("egress 1 to " + broker_authority));
+  EXPECT_THAT(log, HasSubstr("EGRESS_NOT_ALLOWED (status 403)"));
+  // --egress-allow needs --egress-listen; a bad entry is refused.
+  EXPECT_EQ(Run({"host", "--listen", "127.0.0.1:0", "--enclave", "tcp:127.0.0.1:1",
+                 "--egress-allow", broker_authority})
+                .exit_code,
+            2);
+  const RunResult bad_entry =
+      Run({"host", "--listen", "127.0.0.1:0", "--enclave", "tcp:127.0.0.1:1", "--egress-listen",
+           "127.0.0.1:0", "--egress-allow", "*.amazonaws.com:443"});
+  EXPECT_EQ(bad_entry.exit_code, 2);
+  EXPECT_THAT(bad_entry.err, HasSubstr("EGRESS_BAD_ALLOW_ENTRY"));
+}
+
 TEST_F(StackCommandTest, HostRefusesBadFlags) {
   EXPECT_EQ(Run({"host", "--listen", "nowhere", "--enclave", "tcp:127.0.0.1:1"}).exit_code, 2);
   const RunResult bad_enclave = Run({"host", "--listen", "127.0.0.1:0", "--enclave", "ftp:x"});
@@ -173,11 +230,14 @@ TEST_F(StackCommandTest, UpWithABrokenModelFailsCleanly) {
   const RunResult up =
       Run({"up", "--model", (dir_ / "empty-model").string(), "--port", "0", "--timeout-s", "60"});
   EXPECT_EQ(up.exit_code, 1);
-  EXPECT_THAT(up.err, HasSubstr("STACK_START_FAILED"));
+  EXPECT_THAT(up.err, HasSubstr("PACKAGE_BAD_MODEL_DIR"));
+  // The broker had started; it is stopped again and nothing of the stack is left.
+  EXPECT_TRUE(fs::exists(dir_ / "home" / "logs" / "broker.log"));
   EXPECT_FALSE(fs::exists(dir_ / "home" / "run" / "stack.json"));
-  EXPECT_FALSE(fs::exists(dir_ / "home" / "run" / "enclave.ready.json"));
+  EXPECT_FALSE(fs::exists(dir_ / "home" / "run" / "broker.ready.json"));
   EXPECT_FALSE(fs::exists(dir_ / "home" / "policy.json"));
-  EXPECT_TRUE(fs::exists(dir_ / "home" / "logs" / "enclave.log"));
+  EXPECT_FALSE(fs::exists(dir_ / "home" / "packages" / "current.json"));
+  EXPECT_EQ(Run({"down"}).exit_code, 0);
 }
 
 }  // namespace

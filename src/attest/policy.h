@@ -196,6 +196,7 @@ enum class EvidenceKind {
   kTdxQuote,       // Intel TDX quote v4/v5 (tee type 0x81)
   kSevSnpReport,   // AMD SEV-SNP attestation report (1184 bytes, version 2..5)
   kJwt,            // compact JWS (GCP Confidential Space token)
+  kEnvelope,       // evidence envelope (attest/envelope.h) around a TDX / SEV-SNP / GCP item
 };
 
 // DetectEvidenceKind classifies `evidence` by its first bytes and size.
@@ -222,6 +223,16 @@ const char* EvidenceKindName(EvidenceKind kind);
 // With neither a key nor a nonce expected, the binding steps are not_applicable (and TDX /
 // SEV-SNP evidence has no freshness at all: always send a nonce). report.platform is "sim" for
 // Nitro-format evidence under a sim root.
+// Evidence envelopes (attest/envelope.h): "evidence_kind" (detail "envelope"), then "envelope"
+// (kEnvelopeTooLarge, kEnvelopeMalformed, kEnvelopeUnsupportedVersion, kEnvelopeUnknownPlatform;
+// kEnvelopePlatformMismatch when the wrapped evidence is not of the envelope's platform, a Nitro
+// document or another envelope included), then the wrapped evidence's steps as above from
+// "platform_allowed" on, checked against the envelope's own binding (public_key and
+// BoundNonce(nonce, user_data), always, even when `binding` is empty), then "envelope_binding"
+// (kEnvelopeBindingMismatch: `binding`'s key or nonce differs from the envelope's; not_applicable
+// when `binding` has neither). The report's and VerifiedEvidence's public_key, nonce and
+// user_data are then the envelope's (absent when empty), document_sha256 is SHA-256 of the whole
+// envelope, and platform is the envelope's.
 class PolicyVerifier final : public Verifier {
  public:
   // Create validates `policy` (the same rules as the parser: it may be built in code), loads
@@ -250,8 +261,13 @@ class PolicyVerifier final : public Verifier {
 
   Result<Verification> VerifyNitro(std::span<const uint8_t> evidence, int64_t now_unix,
                                    const BindingExpectation& binding) const;
+  // VerifyTeeReport checks `binding` in the evidence and the policy's "binding" requirement
+  // against `caller` (the same expectation, except for evidence inside an envelope).
   Result<Verification> VerifyTeeReport(EvidenceKind kind, std::span<const uint8_t> evidence,
-                                       int64_t now_unix, const BindingExpectation& binding) const;
+                                       int64_t now_unix, const BindingExpectation& binding,
+                                       const BindingExpectation& caller) const;
+  Result<Verification> VerifyEnvelope(std::span<const uint8_t> evidence, int64_t now_unix,
+                                      const BindingExpectation& binding) const;
   Result<std::unique_ptr<gcp::GcpVerifier>> MakeGcpVerifier(
       const BindingExpectation& binding) const;
 

@@ -8,6 +8,7 @@
 
 #include <fstream>
 
+#include "attest/envelope.h"
 #include "attest/gcp/claims.h"
 #include "attest/gcp/gcp_verifier.h"
 #include "attest/gcp/jwks.h"
@@ -164,6 +165,9 @@ EvidenceKind DetectEvidenceKind(std::span<const uint8_t> evidence) {
   if (!r.PeekU8(&first)) {
     return EvidenceKind::kUnknown;
   }
+  if (LooksLikeEnvelope(evidence)) {
+    return EvidenceKind::kEnvelope;
+  }
   // COSE_Sign1: a CBOR array of 4, untagged (Nitro) or with tag 18 (refused later, clearly).
   if (first == 0x84 || first == 0xD2) {
     return EvidenceKind::kNitroDocument;
@@ -205,6 +209,8 @@ const char* EvidenceKindName(EvidenceKind kind) {
       return "sev-snp-report";
     case EvidenceKind::kJwt:
       return "jwt";
+    case EvidenceKind::kEnvelope:
+      return "envelope";
   }
   return "unknown";
 }
@@ -291,15 +297,18 @@ Result<Verification> PolicyVerifier::Verify(std::span<const uint8_t> evidence, i
   const EvidenceKind kind = DetectEvidenceKind(evidence);
   switch (kind) {
     case EvidenceKind::kUnknown:
-      return Refused(evidence, now_unix, "",
-                     {Failed("evidence_kind", ErrorCode::kPolicyUnknownEvidence,
-                             "not a Nitro document, TDX quote, SEV-SNP report or JWT")});
+      return Refused(
+          evidence, now_unix, "",
+          {Failed("evidence_kind", ErrorCode::kPolicyUnknownEvidence,
+                  "not a Nitro document, TDX quote, SEV-SNP report, JWT or evidence envelope")});
     case EvidenceKind::kNitroDocument:
       return VerifyNitro(evidence, now_unix, binding);
     case EvidenceKind::kTdxQuote:
     case EvidenceKind::kSevSnpReport:
     case EvidenceKind::kJwt:
-      return VerifyTeeReport(kind, evidence, now_unix, binding);
+      return VerifyTeeReport(kind, evidence, now_unix, binding, binding);
+    case EvidenceKind::kEnvelope:
+      return VerifyEnvelope(evidence, now_unix, binding);
   }
   return Error{ErrorCode::kInternal, "unreachable evidence kind"};
 }
@@ -378,7 +387,8 @@ Result<Verification> PolicyVerifier::VerifyNitro(std::span<const uint8_t> eviden
 Result<Verification> PolicyVerifier::VerifyTeeReport(EvidenceKind kind,
                                                      std::span<const uint8_t> evidence,
                                                      int64_t now_unix,
-                                                     const BindingExpectation& binding) const {
+                                                     const BindingExpectation& binding,
+                                                     const BindingExpectation& caller) const {
   const char* platform = kind == EvidenceKind::kTdxQuote       ? kPlatformTdx
                          : kind == EvidenceKind::kSevSnpReport ? kPlatformSevSnp
                                                                : kPlatformGcpCs;
@@ -398,12 +408,78 @@ Result<Verification> PolicyVerifier::VerifyTeeReport(EvidenceKind kind,
   }
   VerificationReport report = std::move(inner.report);
   report.steps.insert(report.steps.begin(), {kind_step, Passed("platform_allowed", platform),
-                                             BindingRequiredStep(policy_.binding, binding)});
+                                             BindingRequiredStep(policy_.binding, caller)});
   if (kind != EvidenceKind::kJwt) {
     report.steps.push_back(BindingStep(report, binding));
   } else {
     report.steps.push_back(SupportAttributesStep(*policy_.Find(kPlatformGcpCs), evidence));
   }
+  report.verified = report.verified && AllPassed(report);
+  Verification out;
+  if (report.verified) {
+    out.evidence = MakeVerifiedEvidence(report);
+  }
+  out.report = std::move(report);
+  return out;
+}
+
+Result<Verification> PolicyVerifier::VerifyEnvelope(std::span<const uint8_t> evidence,
+                                                    int64_t now_unix,
+                                                    const BindingExpectation& binding) const {
+  const StepResult kind_step = Passed("evidence_kind", EvidenceKindName(EvidenceKind::kEnvelope));
+  Result<EvidenceEnvelope> envelope = DecodeEnvelope(evidence);
+  if (!envelope.has_value()) {
+    return Refused(evidence, now_unix, "",
+                   {kind_step, Failed("envelope", envelope.error().code, envelope.error().detail)});
+  }
+  const EvidenceKind inner_kind = DetectEvidenceKind(envelope->evidence);
+  const EvidenceKind expected_kind = envelope->platform == kPlatformTdx ? EvidenceKind::kTdxQuote
+                                     : envelope->platform == kPlatformSevSnp
+                                         ? EvidenceKind::kSevSnpReport
+                                         : EvidenceKind::kJwt;
+  if (inner_kind != expected_kind) {
+    return Refused(evidence, now_unix, envelope->platform,
+                   {kind_step, Failed("envelope", ErrorCode::kEnvelopePlatformMismatch,
+                                      "a " + envelope->platform + " envelope holds " +
+                                          EvidenceKindName(inner_kind) + " evidence")});
+  }
+  // The wrapped evidence must bind exactly what the envelope claims.
+  BindingExpectation derived;
+  derived.public_key = envelope->public_key;
+  derived.nonce = BoundNonce(envelope->nonce, envelope->user_data);
+  EML_ASSIGN_OR_RETURN(Verification inner,
+                       VerifyTeeReport(inner_kind, envelope->evidence, now_unix, derived, binding));
+  VerificationReport report = std::move(inner.report);
+  // The wrapped evidence's own "evidence_kind" step becomes the "envelope" step.
+  if (!report.steps.empty() && report.steps.front().name == "evidence_kind") {
+    report.steps.erase(report.steps.begin());
+  }
+  report.steps.insert(report.steps.begin(),
+                      {kind_step, Passed("envelope", envelope->platform + " evidence (" +
+                                                         EvidenceKindName(inner_kind) + ")")});
+  std::string mismatch;
+  if (binding.public_key.has_value() && *binding.public_key != envelope->public_key) {
+    mismatch = "public key";
+  }
+  if (binding.nonce.has_value() && *binding.nonce != envelope->nonce) {
+    mismatch += mismatch.empty() ? "nonce" : " and nonce";
+  }
+  if (!binding.public_key.has_value() && !binding.nonce.has_value()) {
+    report.steps.push_back(NotApplicable("envelope_binding"));
+  } else if (!mismatch.empty()) {
+    report.steps.push_back(Failed("envelope_binding", ErrorCode::kEnvelopeBindingMismatch,
+                                  "the envelope's " + mismatch + " is not the expected one"));
+  } else {
+    report.steps.push_back(Passed("envelope_binding"));
+  }
+  auto claimed = [](const std::vector<uint8_t>& bytes) {
+    return bytes.empty() ? std::nullopt : std::optional<std::vector<uint8_t>>(bytes);
+  };
+  report.platform = envelope->platform;
+  report.public_key = claimed(envelope->public_key);
+  report.nonce = claimed(envelope->nonce);
+  report.user_data = claimed(envelope->user_data);
+  report.document_sha256 = crypto::Sha256(evidence);
   report.verified = report.verified && AllPassed(report);
   Verification out;
   if (report.verified) {

@@ -13,13 +13,16 @@
 #include <string>
 #include <vector>
 
+#include "attest/envelope.h"
 #include "attest/policy.h"
 #include "attest/report_binding.h"
 #include "attest/sevsnp/report.h"
 #include "attest/sevsnp/testing/snp_test_pki.h"
 #include "attest/sim/sim_provider.h"
+#include "attest/tdx/testing/tdx_test_pki.h"
 #include "common/encoding.h"
 #include "common/secret_bytes.h"
+#include "crypto/hash.h"
 #include "crypto/rsa.h"
 #include "testing/test_util.h"
 
@@ -631,6 +634,214 @@ TEST_F(PolicyVerifierTest, RealGcpTokenUnderHwModelAndSupportPolicy) {
   ExpectOnlyFailure(
       Check(Verifier(head + R"("hwmodels": ["GCP_AMD_SEV", "GCP_AMD_SEV_SNP"]}}})"), token, kOakAt),
       "hwmodel", ErrorCode::kGcpHwModelNotAllowed);
+}
+
+// ---- Evidence envelopes (attest/envelope.h) ------------------------------------------------
+
+const std::vector<uint8_t> kUserData = {0xA2, 0x61, 0x6B, 0x01, 0x61, 0x76, 0x04};
+constexpr int64_t kTdxAt = 1'700'000'000;  // inside the synthetic TDX collateral's validity
+
+std::vector<uint8_t> Wrap(const std::string& platform, std::vector<uint8_t> evidence,
+                          const std::vector<uint8_t>& public_key = kPublicKey,
+                          const std::vector<uint8_t>& nonce = kNonce,
+                          const std::vector<uint8_t>& user_data = kUserData) {
+  EvidenceEnvelope e;
+  e.platform = platform;
+  e.evidence = std::move(evidence);
+  e.public_key = public_key;
+  e.nonce = nonce;
+  e.user_data = user_data;
+  Result<std::vector<uint8_t>> bytes = EncodeEnvelope(e);
+  EML_CHECK(bytes.has_value());
+  return *std::move(bytes);
+}
+
+// The report data an enclave's provider binds for (key, nonce, user_data).
+std::vector<uint8_t> ReportData(const std::vector<uint8_t>& public_key = kPublicKey,
+                                const std::vector<uint8_t>& nonce = kNonce,
+                                const std::vector<uint8_t>& user_data = kUserData) {
+  const auto digest = BindingDigest(public_key, BoundNonce(nonce, user_data));
+  return {digest.begin(), digest.end()};
+}
+
+class EnvelopeVerifierTest : public PolicyVerifierTest {
+ protected:
+  // TdxPolicy trusts tdx_pki_'s root with SPR-sample collateral written into dir_.
+  std::string TdxPolicy(const std::string& top = "") {
+    tdx_pki_.WriteCollateralDirectory(
+        dir_ / "tdx-collateral", tdx::testing::SprSampleTcbInfoBody(1698796800, 1701388800),
+        tdx::testing::SprSampleQeIdentityBody(1698796800, 1701388800), 1690000000, 1710000000);
+    WriteBytes(dir_ / "intel-test-root.der", tdx_pki_.root_der());
+    return R"({"version": 1, "platforms": {"tdx": {"roots": ["intel-test-root.der"],
+               "collateral_dir": "tdx-collateral"}})" +
+           (top.empty() ? "" : ", " + top) + "}";
+  }
+  std::vector<uint8_t> TdxQuote(const std::vector<uint8_t>& report_data) const {
+    return tdx_pki_.RebuildQuoteWithReportData(sample_quote_, report_data);
+  }
+  std::vector<uint8_t> SnpReport(const std::vector<uint8_t>& report_data) const {
+    AttestationReport report = sevsnp::testing::BaseReport(snp_spec_);
+    std::copy(report_data.begin(), report_data.end(), report.report_data.begin());
+    return snp_pki_.SignReport(report);
+  }
+  static std::vector<uint8_t> GcpToken(const std::vector<uint8_t>& public_key = kPublicKey,
+                                       const std::vector<uint8_t>& nonce = kNonce,
+                                       const std::vector<uint8_t>& user_data = kUserData) {
+    Json claims = GeneratedClaims();
+    claims["eat_nonce"] = GcpBindingNonce(public_key, BoundNonce(nonce, user_data));
+    const std::string token = SignTestToken(claims);
+    return {token.begin(), token.end()};
+  }
+
+  // ExpectEnvelopeVerified: verified, with the envelope's claims as attested facts.
+  static void ExpectEnvelopeVerified(const Verification& v, const std::string& platform,
+                                     std::span<const uint8_t> envelope) {
+    ExpectVerified(v);
+    ASSERT_TRUE(v.evidence.has_value());
+    EXPECT_EQ(v.report.steps.at(0).name, "evidence_kind");
+    EXPECT_EQ(v.report.steps.at(0).detail, "envelope");
+    ExpectStep(v, "envelope", StepStatus::kPassed);
+    EXPECT_EQ(v.evidence->platform(), platform);
+    EXPECT_EQ(v.evidence->public_key(), kPublicKey);
+    EXPECT_EQ(v.evidence->nonce(), kNonce);
+    EXPECT_EQ(v.evidence->user_data(), kUserData);
+    const auto sha = crypto::Sha256(envelope);
+    EXPECT_EQ(v.evidence->document_sha256(), sha);
+  }
+
+  std::vector<uint8_t> sample_quote_ =
+      ReadFileBytes(SharedVectorPath(tdx::testing::kSprSampleQuote));
+  tdx::testing::TestPki tdx_pki_ = tdx::testing::TestPki::Create();
+  TestPkiSpec snp_spec_;
+  TestSnpPki snp_pki_ = TestSnpPki::Create(snp_spec_);
+};
+
+TEST_F(EnvelopeVerifierTest, TdxEnvelopeVerifiesAndAttestsItsFields) {
+  const PolicyVerifier v = Verifier(TdxPolicy());
+  const std::vector<uint8_t> envelope = Wrap(kPlatformTdx, TdxQuote(ReportData()));
+  EXPECT_EQ(DetectEvidenceKind(envelope), EvidenceKind::kEnvelope);
+  const Verification ok = Check(v, envelope, kTdxAt, {kNonce, kPublicKey});
+  ExpectEnvelopeVerified(ok, kPlatformTdx, envelope);
+  ExpectStep(ok, "binding", StepStatus::kPassed);
+  ExpectStep(ok, "envelope_binding", StepStatus::kPassed);
+  EXPECT_EQ(ok.evidence->named_measurements().count("mrtd"), 1u);
+  // Without an expectation the envelope's own binding is still checked.
+  const Verification open = Check(v, envelope, kTdxAt);
+  ExpectEnvelopeVerified(open, kPlatformTdx, envelope);
+  ExpectStep(open, "binding", StepStatus::kPassed);
+  ExpectStep(open, "envelope_binding", StepStatus::kNotApplicable);
+}
+
+TEST_F(EnvelopeVerifierTest, SnpEnvelopeVerifiesAndAttestsItsFields) {
+  const PolicyVerifier v = Verifier(SnpPolicy(snp_pki_));
+  const std::vector<uint8_t> envelope = Wrap(kPlatformSevSnp, SnpReport(ReportData()));
+  const Verification ok = Check(v, envelope, kSnpTestAt, {kNonce, kPublicKey});
+  ExpectEnvelopeVerified(ok, kPlatformSevSnp, envelope);
+  ExpectStep(ok, "binding", StepStatus::kPassed);
+}
+
+TEST_F(EnvelopeVerifierTest, GcpEnvelopeVerifiesAndAttestsItsFields) {
+  const PolicyVerifier v = Verifier(GcpPolicy(""));
+  const std::vector<uint8_t> envelope = Wrap(kPlatformGcpCs, GcpToken());
+  const Verification ok = Check(v, envelope, kGeneratedIat, {kNonce, kPublicKey});
+  ExpectEnvelopeVerified(ok, kPlatformGcpCs, envelope);
+  ExpectStep(ok, "nonce", StepStatus::kPassed);
+}
+
+TEST_F(EnvelopeVerifierTest, UserDataOtherThanTheBoundOneRefused) {
+  std::vector<uint8_t> other = kUserData;
+  other.back() ^= 1;
+  const std::vector<uint8_t> tdx =
+      Wrap(kPlatformTdx, TdxQuote(ReportData()), kPublicKey, kNonce, other);
+  ExpectOnlyFailure(Check(Verifier(TdxPolicy()), tdx, kTdxAt, {kNonce, kPublicKey}), "binding",
+                    ErrorCode::kPolicyBindingMismatch);
+  const std::vector<uint8_t> snp =
+      Wrap(kPlatformSevSnp, SnpReport(ReportData()), kPublicKey, kNonce, other);
+  ExpectOnlyFailure(Check(Verifier(SnpPolicy(snp_pki_)), snp, kSnpTestAt), "binding",
+                    ErrorCode::kPolicyBindingMismatch);
+  const std::vector<uint8_t> gcp = Wrap(kPlatformGcpCs, GcpToken(), kPublicKey, kNonce, other);
+  ExpectOnlyFailure(Check(Verifier(GcpPolicy("")), gcp, kGeneratedIat), "nonce",
+                    ErrorCode::kAttestNonceMismatch);
+  // Dropping the user_data is a change too.
+  const std::vector<uint8_t> dropped =
+      Wrap(kPlatformTdx, TdxQuote(ReportData()), kPublicKey, kNonce, {});
+  ExpectOnlyFailure(Check(Verifier(TdxPolicy()), dropped, kTdxAt), "binding",
+                    ErrorCode::kPolicyBindingMismatch);
+}
+
+TEST_F(EnvelopeVerifierTest, WrongPublicKeyRefused) {
+  const PolicyVerifier v = Verifier(TdxPolicy());
+  const std::vector<uint8_t> other_key(32, 0x33);
+  // The caller expects another key than the (genuine) envelope names.
+  const std::vector<uint8_t> genuine = Wrap(kPlatformTdx, TdxQuote(ReportData()));
+  ExpectOnlyFailure(Check(v, genuine, kTdxAt, {kNonce, other_key}), "envelope_binding",
+                    ErrorCode::kEnvelopeBindingMismatch);
+  // The envelope claims another key than the quote binds.
+  const std::vector<uint8_t> swapped = Wrap(kPlatformTdx, TdxQuote(ReportData()), other_key);
+  ExpectOnlyFailure(Check(v, swapped, kTdxAt), "binding", ErrorCode::kPolicyBindingMismatch);
+}
+
+TEST_F(EnvelopeVerifierTest, WrongNonceRefused) {
+  const PolicyVerifier v = Verifier(TdxPolicy());
+  const std::vector<uint8_t> other_nonce(16, 0x77);
+  const std::vector<uint8_t> genuine = Wrap(kPlatformTdx, TdxQuote(ReportData()));
+  ExpectOnlyFailure(Check(v, genuine, kTdxAt, {other_nonce, kPublicKey}), "envelope_binding",
+                    ErrorCode::kEnvelopeBindingMismatch);
+  const std::vector<uint8_t> replayed =
+      Wrap(kPlatformTdx, TdxQuote(ReportData()), kPublicKey, other_nonce);
+  ExpectOnlyFailure(Check(v, replayed, kTdxAt, {other_nonce, kPublicKey}), "binding",
+                    ErrorCode::kPolicyBindingMismatch);
+}
+
+TEST_F(EnvelopeVerifierTest, PlatformMustMatchTheWrappedEvidence) {
+  const std::string policy = TdxPolicy();
+  const PolicyVerifier v = Verifier(policy);
+  const std::vector<uint8_t> quote = TdxQuote(ReportData());
+  for (const char* platform : {kPlatformSevSnp, kPlatformGcpCs}) {
+    const Verification refused = Check(v, Wrap(platform, quote), kTdxAt);
+    ExpectOnlyFailure(refused, "envelope", ErrorCode::kEnvelopePlatformMismatch);
+    EXPECT_EQ(refused.report.platform, platform);
+  }
+  // An envelope inside an envelope.
+  ExpectOnlyFailure(Check(v, Wrap(kPlatformTdx, Wrap(kPlatformTdx, quote)), kTdxAt), "envelope",
+                    ErrorCode::kEnvelopePlatformMismatch);
+  // A TDX envelope under a policy without tdx.
+  ExpectOnlyFailure(Check(Verifier(SnpPolicy(snp_pki_)), Wrap(kPlatformTdx, quote), kTdxAt),
+                    "platform_allowed", ErrorCode::kPolicyPlatformNotAllowed);
+}
+
+TEST_F(EnvelopeVerifierTest, NitroDocumentsAreNeverWrapped) {
+  const std::vector<uint8_t> nitro =
+      ReadFileBytes(SharedVectorPath("nitro/cape-js/isomorphic-attestation.bin"));
+  ASSERT_EQ(DetectEvidenceKind(nitro), EvidenceKind::kNitroDocument);
+  const PolicyVerifier v = Verifier(R"({"version": 1, "platforms": {"aws-nitro": {}}})");
+  ExpectOnlyFailure(Check(v, Wrap(kPlatformTdx, nitro), kTdxAt), "envelope",
+                    ErrorCode::kEnvelopePlatformMismatch);
+}
+
+TEST_F(EnvelopeVerifierTest, OversizeAndTruncatedEnvelopesRefused) {
+  const PolicyVerifier v = Verifier(TdxPolicy());
+  const std::vector<uint8_t> envelope = Wrap(kPlatformTdx, TdxQuote(ReportData()));
+  const std::vector<uint8_t> truncated(envelope.begin(), envelope.end() - 1);
+  ExpectOnlyFailure(Check(v, truncated, kTdxAt), "envelope", ErrorCode::kEnvelopeMalformed);
+  std::vector<uint8_t> oversize = envelope;
+  oversize.resize(kMaxEnvelopeBytes + 1, 0);
+  ExpectOnlyFailure(Check(v, oversize, kTdxAt), "envelope", ErrorCode::kEnvelopeTooLarge);
+  // A single flipped bit in the wrapped quote fails the quote's own signature check.
+  std::vector<uint8_t> flipped = TdxQuote(ReportData());
+  flipped[48 + 100] ^= 1;
+  const Verification tampered = Check(v, Wrap(kPlatformTdx, flipped), kTdxAt);
+  EXPECT_FALSE(tampered.report.verified);
+  EXPECT_FALSE(tampered.evidence.has_value());
+}
+
+TEST_F(EnvelopeVerifierTest, BindingRequirementAppliesToTheCallerNotTheEnvelope) {
+  const PolicyVerifier v =
+      Verifier(TdxPolicy(R"("binding": {"require_public_key": true, "require_nonce": true})"));
+  const std::vector<uint8_t> envelope = Wrap(kPlatformTdx, TdxQuote(ReportData()));
+  ExpectOnlyFailure(Check(v, envelope, kTdxAt), "binding_required",
+                    ErrorCode::kPolicyBindingRequired);
+  ExpectVerified(Check(v, envelope, kTdxAt, {kNonce, kPublicKey}));
 }
 
 }  // namespace

@@ -34,4 +34,14 @@ std::string GcpBindingNonce(std::span<const uint8_t> public_key, std::span<const
   return HexEncode(std::span<const uint8_t>(digest).first(kGcpBindingNonceChars / 2));
 }
 
+std::vector<uint8_t> BoundNonce(std::span<const uint8_t> nonce,
+                                std::span<const uint8_t> user_data) {
+  std::vector<uint8_t> out(nonce.begin(), nonce.end());
+  if (!user_data.empty()) {
+    const std::array<uint8_t, 32> digest = crypto::Sha256(user_data);
+    out.insert(out.end(), digest.begin(), digest.end());
+  }
+  return out;
+}
+
 }  // namespace eml::attest

@@ -16,6 +16,14 @@
 // encoding injective; the label keeps the digest from colliding with any other use of SHA-512.
 // Nitro documents need no digest: they carry public_key and nonce as separate fields.
 //
+// user_data (the evidence envelope, attest/envelope.h): an enclave that attests user_data as
+// well folds its digest into the nonce before the rule above, with the same label and digest:
+//   BoundNonce(nonce, user_data) = nonce                         if user_data is empty
+//                                = nonce || SHA-256(user_data)   otherwise
+//   report data / eat_nonce      = BindingDigest / GcpBindingNonce(pk, BoundNonce(...))
+// The envelope carries nonce and user_data separately, so the verifier recomputes BoundNonce
+// from them; a verifier that expects no user_data (the key broker's release) sees plain nonces.
+//
 // Thread safety: pure functions.
 
 #include <array>
@@ -23,6 +31,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace eml::attest {
 
@@ -37,5 +46,8 @@ std::array<uint8_t, kReportDataBytes> BindingDigest(std::span<const uint8_t> pub
 
 // GcpBindingNonce returns the Confidential Space eat_nonce string for the same inputs.
 std::string GcpBindingNonce(std::span<const uint8_t> public_key, std::span<const uint8_t> nonce);
+
+// BoundNonce returns `nonce`, followed by SHA-256(user_data) when user_data is not empty.
+std::vector<uint8_t> BoundNonce(std::span<const uint8_t> nonce, std::span<const uint8_t> user_data);
 
 }  // namespace eml::attest

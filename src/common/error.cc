@@ -596,6 +596,10 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "BOOT_BAD_MANIFEST";
     case ErrorCode::kBootEngineFailed:
       return "BOOT_ENGINE_FAILED";
+    case ErrorCode::kBootKeyDenied:
+      return "BOOT_KEY_DENIED";
+    case ErrorCode::kBootBrokerUnavailable:
+      return "BOOT_BROKER_UNAVAILABLE";
     // Session client.
     case ErrorCode::kClientBadUserData:
       return "CLIENT_BAD_USER_DATA";
@@ -755,6 +759,61 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "KMS_UNAVAILABLE";
     case ErrorCode::kKmsBadResponse:
       return "KMS_BAD_RESPONSE";
+    // Enclave key release.
+    case ErrorCode::kReleaseBadAnswer:
+      return "RELEASE_BAD_ANSWER";
+    case ErrorCode::kReleaseOpenFailed:
+      return "RELEASE_OPEN_FAILED";
+    case ErrorCode::kReleaseEvidenceMismatch:
+      return "RELEASE_EVIDENCE_MISMATCH";
+    case ErrorCode::kReleaseUnexpectedStatus:
+      return "RELEASE_UNEXPECTED_STATUS";
+    case ErrorCode::kEnvelopeTooLarge:
+      return "ENVELOPE_TOO_LARGE";
+    case ErrorCode::kEnvelopeMalformed:
+      return "ENVELOPE_MALFORMED";
+    case ErrorCode::kEnvelopeUnsupportedVersion:
+      return "ENVELOPE_UNSUPPORTED_VERSION";
+    case ErrorCode::kEnvelopeUnknownPlatform:
+      return "ENVELOPE_UNKNOWN_PLATFORM";
+    case ErrorCode::kEnvelopePlatformMismatch:
+      return "ENVELOPE_PLATFORM_MISMATCH";
+    case ErrorCode::kEnvelopeBindingMismatch:
+      return "ENVELOPE_BINDING_MISMATCH";
+    // Host egress proxy.
+    case ErrorCode::kEgressBadRequest:
+      return "EGRESS_BAD_REQUEST";
+    case ErrorCode::kEgressHeadTooLarge:
+      return "EGRESS_HEAD_TOO_LARGE";
+    case ErrorCode::kEgressNotAllowed:
+      return "EGRESS_NOT_ALLOWED";
+    case ErrorCode::kEgressConnectFailed:
+      return "EGRESS_CONNECT_FAILED";
+    case ErrorCode::kEgressBadAllowEntry:
+      return "EGRESS_BAD_ALLOW_ENTRY";
+    // Host storage proxy and HTTP store.
+    case ErrorCode::kStoreReadOnly:
+      return "STORE_READ_ONLY";
+    case ErrorCode::kStoreProxyBadPath:
+      return "STORE_PROXY_BAD_PATH";
+    case ErrorCode::kStoreProxyBadRange:
+      return "STORE_PROXY_BAD_RANGE";
+    case ErrorCode::kStoreProxyRangeUnsupported:
+      return "STORE_PROXY_RANGE_UNSUPPORTED";
+    case ErrorCode::kStoreProxyTooLarge:
+      return "STORE_PROXY_TOO_LARGE";
+    case ErrorCode::kStoreProxyListenFailed:
+      return "STORE_PROXY_LISTEN_FAILED";
+    case ErrorCode::kHttpStoreBadResponse:
+      return "HTTP_STORE_BAD_RESPONSE";
+    case ErrorCode::kHttpStoreUnexpectedStatus:
+      return "HTTP_STORE_UNEXPECTED_STATUS";
+    case ErrorCode::kKmsKeyFileMalformed:
+      return "KMS_KEY_FILE_MALFORMED";
+    case ErrorCode::kKmsKeyFileMismatch:
+      return "KMS_KEY_FILE_MISMATCH";
+    case ErrorCode::kKmsNotKmsKey:
+      return "KMS_NOT_KMS_KEY";
   }
   return "UNKNOWN_ERROR";
 }

@@ -322,17 +322,19 @@ enum class ErrorCode : uint16_t {
   kEnclaveBadConfig = 1022,      // The enclave's configuration is malformed or out of range.
   kEnclaveShuttingDown = 1023,   // The server is stopping: no new handshake or request starts.
   // Encrypted model boot (1024-1039; src/enclave/model_boot.h).
-  kBootBadSignature = 1024,      // The manifest is not signed by the configured owner key.
-  kBootModelMismatch = 1025,     // The signed manifest is for another model id or version.
-  kBootHashMismatch = 1026,      // A fetched file's size, SHA-256 or the model hash is wrong.
-  kBootSegmentInvalid = 1027,    // An encrypted file's header or a segment fails, or is cut.
-  kBootKeyUnavailable = 1028,    // The data key source refused or could not give the key.
-  kBootStoreUnavailable = 1029,  // The model store cannot be reached, even after retries.
-  kBootModelTooLarge = 1030,     // The model is larger than the configured memory bound.
-  kBootWrongKey = 1031,          // The data key given does not open the package's files.
-  kBootModelNotFound = 1032,     // The store holds no such model version.
-  kBootBadManifest = 1033,       // A signed manifest that the boot cannot use (schema, layout).
-  kBootEngineFailed = 1034,      // The engine rejects the verified model files.
+  kBootBadSignature = 1024,       // The manifest is not signed by the configured owner key.
+  kBootModelMismatch = 1025,      // The signed manifest is for another model id or version.
+  kBootHashMismatch = 1026,       // A fetched file's size, SHA-256 or the model hash is wrong.
+  kBootSegmentInvalid = 1027,     // An encrypted file's header or a segment fails, or is cut.
+  kBootKeyUnavailable = 1028,     // The data key source refused or could not give the key.
+  kBootStoreUnavailable = 1029,   // The model store cannot be reached, even after retries.
+  kBootModelTooLarge = 1030,      // The model is larger than the configured memory bound.
+  kBootWrongKey = 1031,           // The data key given does not open the package's files.
+  kBootModelNotFound = 1032,      // The store holds no such model version.
+  kBootBadManifest = 1033,        // A signed manifest that the boot cannot use (schema, layout).
+  kBootEngineFailed = 1034,       // The engine rejects the verified model files.
+  kBootKeyDenied = 1035,          // The key broker refused to release the data key (final).
+  kBootBrokerUnavailable = 1036,  // The key broker cannot be reached, even after retries.
 
   // Session client (1050-1079).
   kClientBadUserData = 1050,             // The attested user_data is missing or malformed.
@@ -423,6 +425,38 @@ enum class ErrorCode : uint16_t {
   kKmsRequestRejected = 1189,    // KMS rejected the request for another reason (4xx).
   kKmsUnavailable = 1190,        // KMS kept failing (5xx, throttling, connection) after retries.
   kKmsBadResponse = 1191,        // A KMS response is not the JSON shape the operation expects.
+
+  // attest evidence envelope (attest/envelope.h): 1200-1209.
+  kEnvelopeTooLarge = 1200,            // An evidence envelope is over kMaxEnvelopeBytes.
+  kEnvelopeMalformed = 1201,           // Not the envelope's deterministic CBOR map (keys, types).
+  kEnvelopeUnsupportedVersion = 1202,  // The envelope's "v" is not 1.
+  kEnvelopeUnknownPlatform = 1203,     // The envelope's "platform" is not tdx, sev-snp or gcp-cs.
+  kEnvelopePlatformMismatch = 1204,    // The wrapped evidence is not of the envelope's platform.
+  kEnvelopeBindingMismatch = 1205,     // The envelope's key or nonce is not the one expected.
+  // Host egress proxy (host/egress_proxy.h): 1210-1219.
+  kEgressBadRequest = 1210,     // A CONNECT request head is malformed (answered 400).
+  kEgressHeadTooLarge = 1211,   // A CONNECT request head exceeds its size limit (answered 400).
+  kEgressNotAllowed = 1212,     // The CONNECT destination is not on the allowlist (answered 403).
+  kEgressConnectFailed = 1213,  // The destination did not resolve or connect in time (502).
+  kEgressBadAllowEntry = 1214,  // An egress allowlist entry is not HOST:PORT.
+  // Host storage proxy (host/store_proxy.h) and HTTP store (model/stores/http_store.h): 1220-1229.
+  kStoreReadOnly = 1220,               // The store is read-only (an http:// store refuses Publish).
+  kStoreProxyBadPath = 1221,           // A request target is not /v1/store/ID/VERSION/FILE.
+  kStoreProxyBadRange = 1222,          // A Range header is not of the form bytes=A-B.
+  kStoreProxyRangeUnsupported = 1223,  // A Range the proxy does not serve (several, suffix, open).
+  kStoreProxyTooLarge = 1224,          // A whole-file GET is above the proxy's per-request cap.
+  kStoreProxyListenFailed = 1225,      // The store proxy cannot bind or listen on its address.
+  kHttpStoreBadResponse = 1226,        // A store proxy reply lacks a header, or a header is wrong.
+  kHttpStoreUnexpectedStatus = 1227,   // A store proxy answered with an unexpected status.
+  // Enclave key release from the key broker (enclave/broker_key_source.h): 1230-1239.
+  kReleaseBadAnswer = 1230,         // A broker answer is not the JSON of the expected shape.
+  kReleaseOpenFailed = 1231,        // The sealed data key does not open with the enclave's key.
+  kReleaseEvidenceMismatch = 1232,  // The answer names other evidence than the enclave sent.
+  kReleaseUnexpectedStatus = 1233,  // The broker answered with an HTTP status of no known use.
+  // KMS-wrapped package keys (keys/kms/key_file.h, enclave/kms_key_source.h): 1240-1249.
+  kKmsKeyFileMalformed = 1240,  // kms-key.json is not the canonical key file (version 1).
+  kKmsKeyFileMismatch = 1241,   // kms-key.json differs from the signed manifest's entry or key.
+  kKmsNotKmsKey = 1242,         // The manifest's key_id is not "kms:" and a KMS key ARN.
 };
 
 // ErrorCodeName returns the stable upper-snake name of `code` (e.g. "CBOR_TRAILING_BYTES").

@@ -83,25 +83,40 @@ std::string MeasuredConfigJson(const MeasuredConfig& config) {
   // nlohmann::json objects keep keys sorted; dump() with no indent is compact.
   nlohmann::json json = {
       {"platform", config.platform},
-      {"model_id", config.model_id},
-      {"model_hash", HexEncode(config.model_hash)},
-      {"model_hash_scheme", config.model_hash_scheme},
       {"precision", config.precision},
       {"max_sessions", config.max_sessions},
       {"protocol", protocol::kChannelProtocolVersion},
       {"message_version", protocol::kMessageVersion},
   };
+  if (!config.model_id.empty()) {
+    json["model_id"] = config.model_id;
+    json["model_hash"] = HexEncode(config.model_hash);
+    json["model_hash_scheme"] = config.model_hash_scheme;
+  }
   if (!config.owner_key.empty()) {
     json["owner_key"] = config.owner_key;
   }
   return json.dump();
 }
 
-std::string ReadyFileJson(const ReadyInfo& info) {
-  nlohmann::json pcrs = nlohmann::json::object();
-  for (const auto& [index, value] : info.pcrs) {
-    pcrs[std::to_string(index)] = HexEncode(value);
+namespace {
+nlohmann::json PcrsJson(const std::map<uint32_t, std::vector<uint8_t>>& pcrs) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [index, value] : pcrs) {
+    out[std::to_string(index)] = HexEncode(value);
   }
+  return out;
+}
+}  // namespace
+
+std::string MeasurementsJson(const std::map<uint32_t, std::vector<uint8_t>>& pcrs,
+                             const std::string& sim_root) {
+  const nlohmann::json json = {{"pcrs", PcrsJson(pcrs)}, {"sim_root", sim_root}};
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string ReadyFileJson(const ReadyInfo& info) {
+  const nlohmann::json pcrs = PcrsJson(info.pcrs);
   nlohmann::json json = {
       {"address", info.address},   {"platform", info.platform},
       {"sim_root", info.sim_root}, {"pcrs", pcrs},

@@ -7,10 +7,16 @@
 // Measurements of the sim enclave (DESIGN.md section 5.1):
 //   PCR0 = SHA-384 of the bytes of the running binary (/proc/self/exe);
 //   PCR1 = SHA-384 of MeasuredConfigJson: the effective configuration that decides what the
-//          enclave computes and under which bounds: platform, model id, model hash and scheme,
-//          precision, max sessions and the application protocol versions. Values that vary per
+//          enclave computes and under which bounds: platform, precision, max sessions, the
+//          application protocol versions, and either the model id, model hash and scheme (a
+//          plaintext --model directory, hashed before it is served) or the model owner's
+//          signing key (an encrypted boot: the enclave is measured BEFORE the boot, so the
+//          model id and version, which come from the untrusted boot configuration, are not in
+//          PCR1; only a package signed by the measured owner key boots, and the loaded model's
+//          id and hash are attested through the handshake's user_data). Values that vary per
 //          run without changing behaviour are left out: the listen address, the state, model
-//          and ready-file paths, the thread count (a performance knob), the pid;
+//          and ready-file paths, the store and broker URLs, the thread count (a performance
+//          knob), the pid;
 //   PCR2 = SHA-384 of the trust anchors the enclave carries: the sim root certificate (DER).
 //
 // Thread safety: pure functions, except WriteFileAtomically (one writer per path).
@@ -51,6 +57,8 @@ std::string FormatListenAddress(const ListenAddress& address, uint16_t bound_por
 
 struct MeasuredConfig {
   std::string platform;  // "sim"
+  // The plaintext model (empty model_id for an encrypted boot: then the three model fields are
+  // left out of the JSON).
   std::string model_id;
   air::Sha256Digest model_hash{};
   std::string model_hash_scheme;
@@ -63,8 +71,14 @@ struct MeasuredConfig {
 
 // MeasuredConfigJson returns the canonical JSON (keys sorted, no spaces, hashes as lowercase
 // hex) of `config` plus "protocol": 4 and "message_version": 1. PCR1 is SHA-384 of these bytes.
-// "owner_key" is present only when set, so a different owner key gives a different PCR1.
+// "owner_key" is present only when set, so a different owner key gives a different PCR1;
+// "model_id", "model_hash" and "model_hash_scheme" only when model_id is set.
 std::string MeasuredConfigJson(const MeasuredConfig& config);
+
+// MeasurementsJson returns {"pcrs": {"0": hex, ...}, "sim_root": PATH} and a newline (what
+// `ephemeralml-enclave --print-measurements` prints, for pinning a release policy).
+std::string MeasurementsJson(const std::map<uint32_t, std::vector<uint8_t>>& pcrs,
+                             const std::string& sim_root);
 
 struct ReadyInfo {
   std::string address;                            // FormatListenAddress

@@ -55,6 +55,23 @@ TEST(MeasuredConfigTest, CanonicalJson) {
                 "\"platform\":\"sim\",\"precision\":\"fp32\",\"protocol\":4}");
 }
 
+TEST(MeasuredConfigTest, EncryptedBootLeavesTheModelOut) {
+  MeasuredConfig config;
+  config.platform = "sim";
+  config.precision = "int8";
+  config.max_sessions = 4;
+  config.owner_key = "ed25519:00";
+  EXPECT_EQ(MeasuredConfigJson(config),
+            "{\"max_sessions\":4,\"message_version\":1,\"owner_key\":\"ed25519:00\","
+            "\"platform\":\"sim\",\"precision\":\"int8\",\"protocol\":4}");
+}
+
+TEST(MeasuredConfigTest, MeasurementsJson) {
+  EXPECT_EQ(MeasurementsJson({{0, {1}}, {1, {2}}, {2, {0xff}}}, "/s/root.pem"),
+            "{\"pcrs\":{\"0\":\"01\",\"1\":\"02\",\"2\":\"ff\"},"
+            "\"sim_root\":\"/s/root.pem\"}\n");
+}
+
 TEST(ReadyFileTest, WritesTheContractFieldsAtomically) {
   ReadyInfo info;
   info.address = "tcp:127.0.0.1:1";

@@ -243,6 +243,14 @@ Result<Plan> Booter::PlanFiles(const model::VerifiedManifest& verified) const {
 Result<SecretBytes> Booter::FetchKey(const model::VerifiedManifest& verified) {
   ScopedTimer timer(&timings_.key_us);
   Result<SecretBytes> key = keys_.DataKey(verified);
+  const KeySourceTimings parts = keys_.timings();
+  timings_.challenge_us = parts.challenge_us;
+  timings_.attest_us = parts.attest_us;
+  timings_.release_us = parts.release_us;
+  if (!key.has_value() && (key.error().code == ErrorCode::kBootKeyDenied ||
+                           key.error().code == ErrorCode::kBootBrokerUnavailable)) {
+    return key.error();
+  }
   if (!key.has_value()) {
     return Error{ErrorCode::kBootKeyUnavailable,
                  "data key for " + verified.manifest().key_id + ": " + ToString(key.error())};
@@ -466,10 +474,17 @@ Result<SecretBytes> StaticDataKeySource::DataKey(const model::VerifiedManifest& 
 }
 
 std::vector<std::pair<std::string, uint64_t>> BootTimingFields(const BootTimings& timings) {
-  return {{"manifest_us", timings.manifest_us}, {"key_us", timings.key_us},
-          {"fetch_us", timings.fetch_us},       {"decrypt_us", timings.decrypt_us},
-          {"hash_us", timings.hash_us},         {"load_us", timings.load_us},
-          {"total_us", timings.total_us}};
+  return {{"manifest_us", timings.manifest_us},
+          {"key_us", timings.key_us},
+          {"challenge_us", timings.challenge_us},
+          {"attest_us", timings.attest_us},
+          {"release_us", timings.release_us},
+          {"fetch_us", timings.fetch_us},
+          {"decrypt_us", timings.decrypt_us},
+          {"hash_us", timings.hash_us},
+          {"load_us", timings.load_us},
+          {"total_us", timings.total_us},
+          {"first_inference_us", timings.first_inference_us}};
 }
 
 std::string FormatBootTimings(const BootTimings& timings) {
@@ -492,12 +507,13 @@ Result<BootedModel> BootModel(const BootRequest& request, DataKeySource& keys,
 
 int BootExitCode(ErrorCode code) {
   static constexpr std::pair<ErrorCode, int> kTable[] = {
-      {ErrorCode::kBootBadSignature, 10},     {ErrorCode::kBootHashMismatch, 11},
-      {ErrorCode::kBootSegmentInvalid, 12},   {ErrorCode::kBootKeyUnavailable, 13},
-      {ErrorCode::kBootStoreUnavailable, 14}, {ErrorCode::kBootModelTooLarge, 15},
-      {ErrorCode::kBootModelMismatch, 16},    {ErrorCode::kBootWrongKey, 17},
-      {ErrorCode::kBootModelNotFound, 18},    {ErrorCode::kBootBadManifest, 19},
-      {ErrorCode::kBootEngineFailed, 20},
+      {ErrorCode::kBootBadSignature, 10},      {ErrorCode::kBootHashMismatch, 11},
+      {ErrorCode::kBootSegmentInvalid, 12},    {ErrorCode::kBootKeyUnavailable, 13},
+      {ErrorCode::kBootStoreUnavailable, 14},  {ErrorCode::kBootModelTooLarge, 15},
+      {ErrorCode::kBootModelMismatch, 16},     {ErrorCode::kBootWrongKey, 17},
+      {ErrorCode::kBootModelNotFound, 18},     {ErrorCode::kBootBadManifest, 19},
+      {ErrorCode::kBootEngineFailed, 20},      {ErrorCode::kBootKeyDenied, 21},
+      {ErrorCode::kBootBrokerUnavailable, 22},
   };
   for (const auto& [boot_code, exit_code] : kTable) {
     if (boot_code == code) {

@@ -31,6 +31,8 @@
 //   kBootModelNotFound    the store lacks the version or a file the manifest lists;
 //   kBootModelTooLarge    the files to load exceed max_model_bytes;
 //   kBootKeyUnavailable   the key source refused, failed or gave a key of the wrong size;
+//   kBootKeyDenied        the key broker denied the release (passed through from the source);
+//   kBootBrokerUnavailable the key broker could not be reached (passed through from the source);
 //   kBootWrongKey         the key does not open the package's files (key check value);
 //   kBootSegmentInvalid   an encrypted file's header or segment fails authentication, or the
 //                         file is truncated or extended (details: file, segment index and the
@@ -71,14 +73,25 @@ inline constexpr uint64_t kDefaultMaxModelBytes = uint64_t{2} << 30;  // 2 GiB o
 inline constexpr std::string_view kConfigFileName = "config.json";
 inline constexpr std::string_view kTokenizerFileName = "tokenizer.json";
 
-// DataKeySource gives the data key (DEK) of a verified package. The broker release (attested
-// challenge + HPKE-sealed key through the host) and KMS implement it later.
+// KeySourceTimings: microseconds a data key source spent in its remote steps, summed over its
+// attempts (zero for a source without them).
+struct KeySourceTimings {
+  uint64_t challenge_us = 0;  // asking for a challenge (broker)
+  uint64_t attest_us = 0;     // making the attestation document
+  uint64_t release_us = 0;    // the release (or decrypt) call and opening its answer
+};
+
+// DataKeySource gives the data key (DEK) of a verified package: a local file (sim), the key
+// broker's attested release (enclave/broker_key_source.h) or KMS.
 class DataKeySource {
  public:
   virtual ~DataKeySource() = default;
-  // DataKey returns the package's 32-byte data key. Errors: the source's own (BootModel reports
-  // any of them as kBootKeyUnavailable).
+  // DataKey returns the package's 32-byte data key. Errors: the source's own. BootModel passes
+  // kBootKeyDenied and kBootBrokerUnavailable through and reports any other as
+  // kBootKeyUnavailable (the source's code named in the detail).
   virtual Result<SecretBytes> DataKey(const model::VerifiedManifest& manifest) = 0;
+  // timings: the remote steps of the latest DataKey call (BootModel copies them).
+  virtual KeySourceTimings timings() const { return {}; }
 };
 
 // StaticDataKeySource hands out one fixed key (sim and tests: the file `ephemeralml model pack`
@@ -95,21 +108,29 @@ class StaticDataKeySource final : public DataKeySource {
   SecretBytes key_;
 };
 
-// BootTimings: microseconds per step. fetch, decrypt and hash are summed over all files;
-// total is the wall time of BootModel (the parts do not add up to it exactly).
+// BootTimings: microseconds per step. challenge, attest and release are the key source's parts
+// of key (KeySourceTimings); fetch, decrypt and hash are summed over all files; total is the
+// wall time of BootModel (the parts do not add up to it exactly). first_inference is not
+// BootModel's: the enclave fills it in after its timed warm-up inference.
 struct BootTimings {
   uint64_t manifest_us = 0;
   uint64_t key_us = 0;
+  uint64_t challenge_us = 0;
+  uint64_t attest_us = 0;
+  uint64_t release_us = 0;
   uint64_t fetch_us = 0;
   uint64_t decrypt_us = 0;
   uint64_t hash_us = 0;
   uint64_t load_us = 0;
   uint64_t total_us = 0;
+  uint64_t first_inference_us = 0;
 };
 
-// BootTimingFields lists the timings as ("manifest_us", v), ... in step order (logs, JSON).
+// BootTimingFields lists the timings as ("manifest_us", v), ("key_us", v), ("challenge_us", v),
+// ("attest_us", v), ("release_us", v), ("fetch_us", v), ... ("total_us", v),
+// ("first_inference_us", v): every field, always, in this order (logs, JSON).
 std::vector<std::pair<std::string, uint64_t>> BootTimingFields(const BootTimings& timings);
-// FormatBootTimings renders "manifest 1.2 ms, key 0.0 ms, ..., total 84.0 ms".
+// FormatBootTimings renders "manifest 1.2 ms, key 0.0 ms, ..., total 84.0 ms, ...".
 std::string FormatBootTimings(const BootTimings& timings);
 
 struct BootRequest {
@@ -161,7 +182,8 @@ Result<BootedModel> BootModel(const BootRequest& request, DataKeySource& keys,
 // (docs/operations.md, "Encrypted boot"): 10 kBootBadSignature, 11 kBootHashMismatch,
 // 12 kBootSegmentInvalid, 13 kBootKeyUnavailable, 14 kBootStoreUnavailable, 15 kBootModelTooLarge,
 // 16 kBootModelMismatch, 17 kBootWrongKey, 18 kBootModelNotFound, 19 kBootBadManifest,
-// 20 kBootEngineFailed; 0 for any other code (not a boot failure).
+// 20 kBootEngineFailed, 21 kBootKeyDenied, 22 kBootBrokerUnavailable; 0 for any other code (not
+// a boot failure).
 int BootExitCode(ErrorCode code);
 
 // OpenBootStore opens the store at `url` for a boot. Errors: kEnclaveBadConfig (malformed URL or

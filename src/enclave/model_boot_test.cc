@@ -78,9 +78,13 @@ class FlakyStore final : public model::ModelStore {
 
 class RefusingKeySource final : public DataKeySource {
  public:
+  explicit RefusingKeySource(ErrorCode code = ErrorCode::kUnimplemented) : code_(code) {}
   Result<SecretBytes> DataKey(const model::VerifiedManifest&) override {
-    return Error{ErrorCode::kUnimplemented, "policy denies this enclave (test)"};
+    return Error{code_, "policy denies this enclave (test)"};
   }
+
+ private:
+  ErrorCode code_;
 };
 
 class ModelBootTest : public ::testing::Test {
@@ -217,9 +221,9 @@ TEST_F(ModelBootTest, TimingsAreReportedPerStep) {
   Result<BootedModel> booted = Boot();
   ASSERT_THAT(booted, IsOk());
   const std::vector<std::pair<std::string, uint64_t>> fields = BootTimingFields(booted->timings);
-  ASSERT_EQ(fields.size(), 7u);
+  ASSERT_EQ(fields.size(), 11u);
   EXPECT_EQ(fields.front().first, "manifest_us");
-  EXPECT_EQ(fields.back().first, "total_us");
+  EXPECT_EQ(fields.back().first, "first_inference_us");
   EXPECT_GE(booted->timings.total_us, booted->timings.load_us);
   EXPECT_THAT(FormatBootTimings(booted->timings), ::testing::StartsWith("manifest "));
 }
@@ -295,6 +299,33 @@ TEST_F(ModelBootTest, RefusedOrMalformedKeyIsKeyUnavailable) {
   StaticDataKeySource short_key(SecretBytes::CopyFrom(std::vector<uint8_t>(16, 0x5c)));
   EXPECT_THAT(Boot(*store_, owner_->public_key(), short_key),
               HasError(ErrorCode::kBootKeyUnavailable));
+}
+
+TEST_F(ModelBootTest, BrokerDenialAndOutagePassThrough) {
+  for (const ErrorCode code : {ErrorCode::kBootKeyDenied, ErrorCode::kBootBrokerUnavailable}) {
+    RefusingKeySource refusing(code);
+    EXPECT_THAT(Boot(*store_, owner_->public_key(), refusing), HasError(code));
+  }
+}
+
+TEST_F(ModelBootTest, KeySourceTimingsAreCopied) {
+  class TimedKeySource final : public DataKeySource {
+   public:
+    explicit TimedKeySource(SecretBytes key) : key_(std::move(key)) {}
+    Result<SecretBytes> DataKey(const model::VerifiedManifest&) override { return key_.Clone(); }
+    KeySourceTimings timings() const override {
+      return {.challenge_us = 7, .attest_us = 8, .release_us = 9};
+    }
+
+   private:
+    SecretBytes key_;
+  };
+  TimedKeySource keys(dek_.Clone());
+  Result<BootedModel> booted = Boot(*store_, owner_->public_key(), keys);
+  ASSERT_THAT(booted, IsOk());
+  EXPECT_EQ(booted->timings.challenge_us, 7u);
+  EXPECT_EQ(booted->timings.attest_us, 8u);
+  EXPECT_EQ(booted->timings.release_us, 9u);
 }
 
 TEST_F(ModelBootTest, ManifestOfAnotherModelIsModelMismatch) {

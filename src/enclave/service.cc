@@ -92,6 +92,12 @@ Result<std::unique_ptr<Service>> Service::Create(const EvidenceSource* source,
     return Error{ErrorCode::kEnclaveBadConfig,
                  "model id, version, hash scheme or policy version out of range"};
   }
+  // Receipts repeat the source's measurements; AIR v1 can express only Nitro PCRs and TDX
+  // registers (SEV-SNP and Confidential Space sources attest, but cannot back receipts).
+  if (!air::IsKnownMeasurementType(source->measurements().measurement_type)) {
+    return Error{ErrorCode::kEnclaveBadConfig,
+                 "AIR v1 has no measurement type for platform " + std::string(source->platform())};
+  }
   EML_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, crypto::Ed25519PrivateKey::Generate());
   protocol::UserData user_data;
   std::copy(key.public_key().bytes().begin(), key.public_key().bytes().end(),

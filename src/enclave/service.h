@@ -84,7 +84,8 @@ class Service {
  public:
   // Create generates the receipt key and encodes the user_data. `source` and `scheduler` are
   // not owned and must outlive the Service. Errors: kEnclaveBadConfig (model id or scheme out of
-  // the protocol's bounds, policy_version empty), kCryptoRandomFailed, kProtocolMessageTooLarge
+  // the protocol's bounds, policy_version empty, a source whose measurements have no AIR v1
+  // measurement type: SEV-SNP, Confidential Space), kCryptoRandomFailed, kProtocolMessageTooLarge
   // (user_data over 1 KiB).
   static Result<std::unique_ptr<Service>> Create(const EvidenceSource* source,
                                                  engine::BatchScheduler* scheduler,

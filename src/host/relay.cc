@@ -14,7 +14,6 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -24,6 +23,8 @@
 #include "channel/handshake_messages.h"
 #include "channel/net/net.h"
 #include "channel/vsock/vsock.h"
+#include "host/internal/asio_util.h"
+#include "host/record.h"
 
 namespace eml::host {
 namespace {
@@ -32,18 +33,7 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 using Clock = std::chrono::steady_clock;
 using Upstream = asio::generic::stream_protocol;
-
-Result<asio::ip::address> ParseIp(const std::string& host) {
-  if (host == "localhost") {
-    return asio::ip::address(asio::ip::address_v4::loopback());
-  }
-  error_code ec;
-  asio::ip::address ip = asio::ip::make_address(host, ec);
-  if (ec) {
-    return Error{ErrorCode::kChannelBadAddress, "host is not an IP literal or localhost"};
-  }
-  return ip;
-}
+using internal::ParseIp;
 
 Result<Upstream::endpoint> MakeUpstreamEndpoint(const EnclaveAddress& address) {
   switch (address.kind) {
@@ -152,16 +142,7 @@ class Relay::Impl {
   const Upstream::endpoint& upstream() const { return upstream_; }
 
  private:
-  void RunLoop() {
-    while (true) {
-      try {
-        io_.run();
-        return;
-      } catch (const std::exception&) {
-        // A handler threw (allocation failure): keep serving the other connections.
-      }
-    }
-  }
+  void RunLoop() { internal::RunIoContext(io_); }
   void Accept();
 
   RelayOptions options_;
@@ -201,14 +182,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     report_.id = id_;
     if (!relay_->options().record_dir.empty()) {
       for (Pipe& pipe : pipes_) {
-        const std::filesystem::path file =
-            relay_->options().record_dir /
-            ("conn-" + std::to_string(id_) + "-" + DirectionTag(pipe.direction) + ".bin");
-        pipe.record.open(file, std::ios::binary | std::ios::trunc);
-        if (!pipe.record) {
+        Result<RecordFile> file = RecordFile::Open(
+            relay_->options().record_dir,
+            "conn-" + std::to_string(id_) + "-" + DirectionTag(pipe.direction) + ".bin");
+        if (!file.has_value()) {
           Close(ErrorCode::kHostRecordFailed, pipe.direction);
           return;
         }
+        pipe.record = *std::move(file);
       }
     }
     error_code ignored;
@@ -237,9 +218,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     upstream_.close(ignored);
     for (Pipe& pipe : pipes_) {
-      if (pipe.record.is_open()) {
-        pipe.record.close();
-      }
+      pipe.record.Close();
     }
     report_.bytes_c2e = pipes_[0].bytes;
     report_.bytes_e2c = pipes_[1].bytes;
@@ -260,7 +239,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::optional<Clock::time_point> frame_started;
     uint64_t frames = 0;
     uint64_t bytes = 0;
-    std::ofstream record;
+    RecordFile record;
   };
 
   template <typename Fn>
@@ -342,13 +321,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                                    .header = pipe.decoded},
                                         bytes);
     }
-    if (pipe.record.is_open()) {
-      pipe.record.write(reinterpret_cast<const char*>(bytes.data()),
-                        static_cast<std::streamsize>(bytes.size()));
-      if (!pipe.record) {
-        Close(ErrorCode::kHostRecordFailed, pipe.direction);
-        return;
-      }
+    if (!pipe.record.Append(bytes).has_value()) {
+      Close(ErrorCode::kHostRecordFailed, pipe.direction);
+      return;
     }
     pipe.offset += bytes.size();
     // Counted when handed to the destination, like --record, so that a report taken at shutdown
@@ -476,25 +451,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 Result<uint16_t> Relay::Impl::Bind() {
   EML_ASSIGN_OR_RETURN(upstream_, MakeUpstreamEndpoint(options_.enclave));
   EML_ASSIGN_OR_RETURN(asio::ip::address ip, ParseIp(options_.listen_host));
-  const asio::ip::tcp::endpoint endpoint(ip, options_.listen_port);
-  error_code ec;
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) {
-    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  }
-  if (!ec) {
-    acceptor_.bind(endpoint, ec);
-  }
-  if (!ec) {
-    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  }
-  if (ec) {
-    return Error{ErrorCode::kChannelIoError, "listen: " + ec.message()};
-  }
-  const uint16_t port = acceptor_.local_endpoint(ec).port();
-  if (ec) {
-    return Error{ErrorCode::kChannelIoError, "listen: " + ec.message()};
-  }
+  EML_ASSIGN_OR_RETURN(
+      const uint16_t port,
+      internal::ListenTcp(acceptor_, asio::ip::tcp::endpoint(ip, options_.listen_port)));
   Accept();
   return port;
 }
@@ -579,11 +538,7 @@ Result<std::unique_ptr<Relay>> Relay::Start(RelayOptions options) {
     return Error{ErrorCode::kInvalidArgument, "relay limit out of range"};
   }
   if (!options.record_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(options.record_dir, ec);
-    if (ec || !std::filesystem::is_directory(options.record_dir)) {
-      return Error{ErrorCode::kHostRecordFailed, "cannot create the --record directory"};
-    }
+    EML_RETURN_IF_ERROR(PrepareRecordDir(options.record_dir));
   }
   try {
     auto impl = std::make_unique<Impl>(std::move(options));

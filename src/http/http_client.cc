@@ -28,6 +28,30 @@ bool HasControlBreak(std::string_view text) {
   return text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
 }
 
+// CheckProxy accepts "http://HOST:PORT" (an optional trailing '/'), nothing else.
+Status CheckProxy(std::string_view proxy) {
+  constexpr std::string_view kScheme = "http://";
+  if (!proxy.starts_with(kScheme)) {
+    return Error{ErrorCode::kHttpBadUrl, "proxy must be http://HOST:PORT"};
+  }
+  std::string_view authority = proxy.substr(kScheme.size());
+  if (authority.ends_with('/')) {
+    authority.remove_suffix(1);
+  }
+  const size_t colon = authority.rfind(':');
+  if (authority.empty() || colon == std::string_view::npos || colon == 0 ||
+      colon + 1 == authority.size() ||
+      authority.find_first_of(std::string_view("/?#@ \t\r\n\0", 9)) != std::string_view::npos) {
+    return Error{ErrorCode::kHttpBadUrl, "proxy must be http://HOST:PORT"};
+  }
+  for (const char c : authority.substr(colon + 1)) {
+    if (c < '0' || c > '9') {
+      return Error{ErrorCode::kHttpBadUrl, "proxy must be http://HOST:PORT"};
+    }
+  }
+  return OkStatus();
+}
+
 // The URL for error messages: scheme, host and path, without the query (which may carry
 // request parameters that are nobody's business in a log).
 std::string UrlForMessage(std::string_view url) {
@@ -146,6 +170,9 @@ Error MapCurlError(CURLcode code, const Transfer& transfer, const Request& reque
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
+#if LIBCURL_VERSION_NUM >= 0x074900
+    case CURLE_PROXY:  // the proxy refused the tunnel
+#endif
       return Error{ErrorCode::kHttpConnect, std::move(detail)};
     case CURLE_UNSUPPORTED_PROTOCOL:  // the scheme is checked first: this is an HTTP/0.9 reply
     case CURLE_WEIRD_SERVER_REPLY:
@@ -195,6 +222,9 @@ Result<Response> HttpClient::Send(const Request& request) {
   }
   if (HasControlBreak(request.url) || request.url.find(' ') != std::string::npos) {
     return Error{ErrorCode::kHttpBadUrl, "URL contains a space or control character"};
+  }
+  if (!request.proxy.empty()) {
+    EML_RETURN_IF_ERROR(CheckProxy(request.proxy));
   }
   const std::string& method = request.method;
   if (method != "GET" && method != "PUT" && method != "POST" && method != "HEAD" &&
@@ -260,8 +290,17 @@ Result<Response> HttpClient::Send(const Request& request) {
   set(curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS, long{CURLPROTO_HTTP | CURLPROTO_HTTPS}));
 #endif
   set(curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L));
-  set(curl_easy_setopt(curl, CURLOPT_NOPROXY, "*"));
-  set(curl_easy_setopt(curl, CURLOPT_PROXY, ""));
+  if (request.proxy.empty()) {
+    set(curl_easy_setopt(curl, CURLOPT_NOPROXY, "*"));
+    set(curl_easy_setopt(curl, CURLOPT_PROXY, ""));
+  } else {
+    // Every host through the given proxy, always as a CONNECT tunnel (never a plain-HTTP
+    // forward, so the proxy relays bytes and never reads a request).
+    set(curl_easy_setopt(curl, CURLOPT_NOPROXY, ""));
+    set(curl_easy_setopt(curl, CURLOPT_PROXY, request.proxy.c_str()));
+    set(curl_easy_setopt(curl, CURLOPT_PROXYTYPE, long{CURLPROXY_HTTP}));
+    set(curl_easy_setopt(curl, CURLOPT_HTTPPROXYTUNNEL, 1L));
+  }
   set(curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L));
   set(curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L));
   if (!request.ca_file.empty()) {
@@ -277,10 +316,13 @@ Result<Response> HttpClient::Send(const Request& request) {
   set(curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer));
   set(curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &OnBody));
   set(curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer));
-  // Refuse early when the server announces a body above the cap.
-  set(curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
-                       static_cast<curl_off_t>(std::min<size_t>(request.max_response_bytes,
-                                                                size_t{0x7fffffffffffffff}))));
+  // Refuse early when the server announces a body above the cap. Not for HEAD: its
+  // Content-Length is the size of a body that never comes (libcurl would refuse it).
+  if (method != "HEAD") {
+    set(curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
+                         static_cast<curl_off_t>(std::min<size_t>(request.max_response_bytes,
+                                                                  size_t{0x7fffffffffffffff}))));
+  }
   if (method == "HEAD") {
     set(curl_easy_setopt(curl, CURLOPT_NOBODY, 1L));
   } else if (has_body || method == "PUT" || method == "POST") {

@@ -5,7 +5,8 @@
 //
 // eml::http::HttpClient: one blocking HTTP/1.1 exchange over libcurl (http:// and https://
 // with certificate verification always on). Used by the S3 store, the KMS client and the key
-// broker CLI. No redirects are followed; no proxy from the environment is used.
+// broker CLI. No redirects are followed; no proxy from the environment is used, only the one a
+// Request names (an HTTP CONNECT proxy such as the host's egress proxy, host/egress_proxy.h).
 //
 // Thread safety: an HttpClient may be used by one thread at a time; make one per thread.
 #include <cstddef>
@@ -35,6 +36,10 @@ struct Request {
   size_t max_response_bytes = 16 * 1024 * 1024;
   // ca_file, when not empty, is a PEM bundle used instead of the system's trust store.
   std::string ca_file;
+  // proxy, when not empty, is "http://HOST:PORT" of an HTTP CONNECT proxy: every request (http://
+  // and https:// URLs alike) goes through a tunnel that the proxy opens to the URL's host and
+  // port, with TLS end to end inside it for https://. Empty: direct.
+  std::string proxy;
 };
 
 struct Response {
@@ -52,9 +57,10 @@ class HttpClient {
   static Result<std::unique_ptr<HttpClient>> Create();
   ~HttpClient();
   // Send performs one exchange. Any HTTP status is a success here (callers map statuses).
-  // Errors: kHttpBadUrl, kHttpConnect (refused / DNS / TLS, or the connection dropped before
-  // a response), kHttpTimeout, kHttpResponseTooLarge, kHttpProtocol (malformed or cut-off
-  // response), kInvalidArgument (bad method, header with CR/LF, body and body_file both set),
+  // Errors: kHttpBadUrl (also a proxy that is not http://HOST:PORT), kHttpConnect (refused /
+  // DNS / TLS, the proxy refused the tunnel, or the connection dropped before a response),
+  // kHttpTimeout, kHttpResponseTooLarge, kHttpProtocol (malformed or cut-off response),
+  // kInvalidArgument (bad method, header with CR/LF, body and body_file both set),
   // kIoError (body_file unreadable), kHttpLibraryFailure.
   Result<Response> Send(const Request& request);
 

@@ -104,6 +104,26 @@ TEST(HttpClientTest, PutSendsBodyAndPostSendsMethod) {
   EXPECT_EQ(requests[2].method, "HEAD");
 }
 
+TEST(HttpClientTest, HeadAnnouncingALargeBodyIsNotCapped) {
+  // A HEAD reply's Content-Length is the size of a body that is never sent.
+  auto server = StartServer([](const RecordedRequest&) {
+    return CannedReply{
+        "HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n"
+        "Connection: close\r\n\r\n",
+        false};
+  });
+  auto client = NewClient();
+  Request head;
+  head.method = "HEAD";
+  head.url = server->Url() + "/big";
+  head.max_response_bytes = 1024;
+  auto response = client->Send(head);
+  ASSERT_THAT(response, IsOk());
+  ASSERT_NE(response->Header("content-length"), nullptr);
+  EXPECT_EQ(*response->Header("content-length"), "1000000000");
+  EXPECT_TRUE(response->body.empty());
+}
+
 TEST(HttpClientTest, PutStreamsBodyFromFile) {
   const auto path = std::filesystem::temp_directory_path() /
                     ("eml_http_body_" + std::to_string(::getpid()) + ".bin");
@@ -266,6 +286,35 @@ TEST(HttpClientTest, ProxyEnvironmentIsIgnored) {
   ASSERT_THAT(response, IsOk());
   EXPECT_EQ(Text(response->body), "direct");
   EXPECT_TRUE(proxy->Requests().empty());
+}
+
+TEST(HttpClientTest, ProxyGetsAConnectForTheUrlsHostAndPort) {
+  // A proxy that refuses the tunnel: the request fails, and the proxy saw only the CONNECT.
+  auto proxy = StartServer([](const RecordedRequest&) { return Reply(403, ""); });
+  auto server = StartServer([](const RecordedRequest&) { return Reply(200, "direct"); });
+  auto client = NewClient();
+  Request request;
+  request.url = server->Url() + "/v1/x";  // plain http:// is tunnelled too
+  request.proxy = proxy->Url();
+  EXPECT_THAT(client->Send(request), HasError(ErrorCode::kHttpConnect));
+  const std::vector<RecordedRequest> seen = proxy->Requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].method, "CONNECT");
+  EXPECT_EQ(seen[0].target, "127.0.0.1:" + std::to_string(server->port()));
+  EXPECT_TRUE(server->Requests().empty());
+}
+
+TEST(HttpClientTest, ProxyMustBeHttpHostPort) {
+  auto client = NewClient();
+  Request request;
+  request.url = "http://127.0.0.1:1/";
+  for (const std::string proxy :
+       {"https://127.0.0.1:3128", "socks5://127.0.0.1:1080", "127.0.0.1:3128", "http://",
+        "http://127.0.0.1", "http://127.0.0.1:", "http://127.0.0.1:31x8", "http://h:1/path",
+        "http://user@h:1", "http://h :1", "http://h:1\r\n"}) {
+    request.proxy = proxy;
+    EXPECT_THAT(client->Send(request), HasError(ErrorCode::kHttpBadUrl)) << proxy;
+  }
 }
 
 }  // namespace

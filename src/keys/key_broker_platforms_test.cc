@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "attest/envelope.h"
+#include "attest/policy.h"
 #include "attest/report_binding.h"
 #include "attest/sevsnp/report.h"
 #include "attest/sevsnp/testing/snp_test_pki.h"
@@ -71,68 +73,18 @@ class PlatformReleaseTest : public testing::BrokerFixture {
 
 constexpr int64_t kTdxTime = 1700000000;  // inside the synthetic collateral's validity
 
-// A tcbInfo body for the synthetic PCK (FMSPC 50806f000000, PCE 0000) and the SPR sample quote's
-// SVNs (SGX components 3,3,2,..., PCESVN 11, TEE_TCB_SVN 3,0,4): UpToDate at that level.
-std::string TdxTcbInfoBody() {
-  auto components = [](std::vector<int> svns) {
-    svns.resize(16, 0);
-    Json out = Json::array();
-    for (const int svn : svns) {
-      out.push_back({{"svn", svn}});
-    }
-    return out;
-  };
-  const Json level = {{"tcb",
-                       {{"sgxtcbcomponents", components({2, 2})},
-                        {"pcesvn", 11},
-                        {"tdxtcbcomponents", components({3, 0, 4})}}},
-                      {"tcbDate", "2023-08-09T00:00:00Z"},
-                      {"tcbStatus", "UpToDate"}};
-  const Json body = {{"id", "TDX"},
-                     {"version", 3},
-                     {"issueDate", "2023-11-01T00:00:00Z"},
-                     {"nextUpdate", "2023-12-01T00:00:00Z"},
-                     {"fmspc", "50806f000000"},
-                     {"pceId", "0000"},
-                     {"tcbType", 0},
-                     {"tcbEvaluationDataNumber", 17},
-                     {"tdxModule",
-                      {{"mrsigner", std::string(96, '0')},
-                       {"attributes", "0000000000000000"},
-                       {"attributesMask", "FFFFFFFFFFFFFFFF"}}},
-                     {"tcbLevels", {level}}};
-  return body.dump();
-}
-
-std::string TdxQeIdentityBody() {
-  const Json body = {
-      {"id", "TD_QE"},
-      {"version", 2},
-      {"issueDate", "2023-11-01T00:00:00Z"},
-      {"nextUpdate", "2023-12-01T00:00:00Z"},
-      {"tcbEvaluationDataNumber", 17},
-      {"miscselect", "00000000"},
-      {"miscselectMask", "FFFFFFFF"},
-      {"attributes", "11000000000000000000000000000000"},
-      {"attributesMask", "FBFFFFFFFFFFFFFF0000000000000000"},
-      {"mrsigner", "DC9E2A7C6F948F17474E34A7FC43ED030F7C1563F1BABDDF6340C82E0E54A8C5"},
-      {"isvprodid", 2},
-      {"tcbLevels",
-       {{{"tcb", {{"isvsvn", 4}}},
-         {"tcbDate", "2023-08-09T00:00:00Z"},
-         {"tcbStatus", "UpToDate"}}}}};
-  return body.dump();
-}
-
 class TdxReleaseTest : public PlatformReleaseTest {
  protected:
   void SetUp() override {
     PlatformReleaseTest::SetUp();
     now_ = kTdxTime;
     OpenOrDie();
-    sample_ = ReadFileBytes(SharedVectorPath("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat"));
-    pki_.WriteCollateralDirectory(dir_ / "tdx-collateral", TdxTcbInfoBody(), TdxQeIdentityBody(),
-                                  1690000000, 1710000000);
+    sample_ = ReadFileBytes(SharedVectorPath(attest::tdx::testing::kSprSampleQuote));
+    // Collateral issued 2023-11-01, next update 2023-12-01; CRLs valid around kTdxTime.
+    pki_.WriteCollateralDirectory(
+        dir_ / "tdx-collateral", attest::tdx::testing::SprSampleTcbInfoBody(1698796800, 1701388800),
+        attest::tdx::testing::SprSampleQeIdentityBody(1698796800, 1701388800), 1690000000,
+        1710000000);
     Result<attest::tdx::ParsedQuote> parsed = attest::tdx::ParseQuote(sample_);
     ASSERT_THAT(parsed, IsOk());
     mrtd_hex_ = HexEncode(parsed->body.mrtd);
@@ -150,10 +102,55 @@ class TdxReleaseTest : public PlatformReleaseTest {
     return pki_.RebuildQuoteWithReportData(sample_, Digest(challenge), debug);
   }
 
+  // Envelope wraps a quote bound to (key, BoundNonce(challenge, user_data)) as an enclave's
+  // TsmEvidenceSource sends it.
+  std::vector<uint8_t> Envelope(const std::vector<uint8_t>& challenge,
+                                const std::vector<uint8_t>& key,
+                                const std::vector<uint8_t>& user_data) const {
+    const std::vector<uint8_t> bound = attest::BoundNonce(challenge, user_data);
+    const auto digest = attest::BindingDigest(key, bound);
+    attest::EvidenceEnvelope envelope;
+    envelope.platform = attest::kPlatformTdx;
+    envelope.evidence = pki_.RebuildQuoteWithReportData(sample_, digest);
+    envelope.public_key = key;
+    envelope.nonce = challenge;
+    envelope.user_data = user_data;
+    Result<std::vector<uint8_t>> bytes = attest::EncodeEnvelope(envelope);
+    EML_CHECK(bytes.has_value());
+    return *std::move(bytes);
+  }
+
   attest::tdx::testing::TestPki pki_ = attest::tdx::testing::TestPki::Create();
   std::vector<uint8_t> sample_;
   std::string mrtd_hex_;
 };
+
+TEST_F(TdxReleaseTest, EnvelopeAroundBoundQuoteReleasesTheKey) {
+  Register(Policy(mrtd_hex_));
+  const std::vector<uint8_t> challenge = NewChallenge();
+  const std::vector<uint8_t> user_data = {0xA1, 0x61, 0x6D, 0x01};
+  const std::vector<uint8_t> envelope = Envelope(challenge, RecipientPublic(), user_data);
+  ExpectReleased(Request(challenge, envelope), "tdx");
+  EXPECT_NE(LastAudit().measurements_json.find(mrtd_hex_), std::string::npos);
+}
+
+TEST_F(TdxReleaseTest, EnvelopeForAnotherRecipientDenied) {
+  Register(Policy(mrtd_hex_));
+  const std::vector<uint8_t> challenge = NewChallenge();
+  // A genuine envelope for someone else's key: the quote binds it, the broker's request does not.
+  const std::vector<uint8_t> other_key(32, 0x09);
+  ExpectDenied(Request(challenge, Envelope(challenge, other_key, {})),
+               ErrorCode::kBrokerEvidenceRejected);
+  EXPECT_NE(LastAudit().reason.find("ENVELOPE_BINDING_MISMATCH"), std::string::npos);
+}
+
+TEST_F(TdxReleaseTest, EnvelopeWithStaleChallengeDenied) {
+  Register(Policy(mrtd_hex_));
+  const std::vector<uint8_t> first = NewChallenge();
+  const std::vector<uint8_t> envelope = Envelope(first, RecipientPublic(), {});
+  ExpectReleased(Request(first, envelope), "tdx");
+  ExpectDenied(Request(NewChallenge(), envelope), ErrorCode::kBrokerEvidenceRejected);
+}
 
 TEST_F(TdxReleaseTest, BoundQuoteReleasesTheKey) {
   Register(Policy(mrtd_hex_));

@@ -135,13 +135,17 @@ Status CheckFiles(const Manifest& m, const ManifestLimits& limits) {
                    field + ".name: \"" + f.name + "\" repeats or is out of name order"};
     }
     if (f.role != kRoleWeights && f.role != kRoleConfig && f.role != kRoleTokenizer &&
-        f.role != kRoleOther) {
-      return BadField(field + ".role", "must be weights, config, tokenizer or other");
+        f.role != kRoleOther && f.role != kRoleKeyWrap) {
+      return BadField(field + ".role", "must be weights, config, tokenizer, other or key-wrap");
     }
     if (f.size > internal::kMaxJsonInteger) {
       return Error{ErrorCode::kManifestBadSize, field + ".size above 2^53 - 1"};
     }
     if (f.encryption.has_value()) {
+      // A wrapped key is what opens the encrypted files: under the same key it would be useless.
+      if (f.role == kRoleKeyWrap) {
+        return BadField(field + ".encryption", "a key-wrap file is stored unencrypted");
+      }
       EML_RETURN_IF_ERROR(CheckEncryption(field + ".encryption", f));
     }
     stored.insert(f.name);

@@ -44,6 +44,8 @@ inline constexpr std::string_view kRoleWeights = "weights";
 inline constexpr std::string_view kRoleConfig = "config";
 inline constexpr std::string_view kRoleTokenizer = "tokenizer";
 inline constexpr std::string_view kRoleOther = "other";
+// A wrapped data key stored with the package (e.g. kms-key.json, keys/kms/key_file.h).
+inline constexpr std::string_view kRoleKeyWrap = "key-wrap";
 
 using Sha256Digest = std::array<uint8_t, 32>;
 
@@ -63,7 +65,7 @@ struct FileEncryption {
 
 struct ManifestFile {
   std::string name;       // relative path inside the model directory, '/'-separated
-  std::string role;       // kRoleWeights, kRoleConfig, kRoleTokenizer or kRoleOther
+  std::string role;       // kRoleWeights, kRoleConfig, kRoleTokenizer, kRoleOther, kRoleKeyWrap
   uint64_t size = 0;      // plaintext bytes
   Sha256Digest sha256{};  // of the plaintext
   std::optional<FileEncryption> encryption;  // nullopt: stored as is, under `name`

@@ -198,6 +198,18 @@ TEST(ManifestTest, BadFields) {
   EXPECT_THAT(SerializeManifest(m), HasError(ErrorCode::kManifestBadField));
 }
 
+TEST(ManifestTest, KeyWrapFilesAreStoredPlain) {
+  Manifest m = Sample();
+  // Names sort: config.json, kms-key.json, model.safetensors.
+  m.files.insert(m.files.begin() + 1, ManifestFile{"kms-key.json", std::string(kRoleKeyWrap), 90,
+                                                   Digest(0x44), std::nullopt});
+  const std::string text = Text(m);
+  EXPECT_NE(text.find(R"("name":"kms-key.json","role":"key-wrap")"), std::string::npos) << text;
+  EXPECT_THAT(ParseText(text), IsOk());
+  m.files[1].encryption = m.files[2].encryption;
+  EXPECT_THAT(SerializeManifest(m), HasError(ErrorCode::kManifestBadField));
+}
+
 TEST(ManifestTest, BadHashes) {
   EXPECT_THAT(ParseText(Edited(std::string(64, '1'), std::string(64, 'A'))),
               HasError(ErrorCode::kManifestBadHash));

@@ -291,6 +291,42 @@ Status PackOneFile(const InputFile& in, const fs::path& tmp_dir, const SecretByt
   return OkStatus();
 }
 
+// PackExtraFiles writes the packer-made files and lists them, keeping the files in name order.
+Status PackExtraFiles(const std::vector<PackedExtraFile>& extras, const fs::path& tmp_dir,
+                      Manifest* m) {
+  for (const PackedExtraFile& extra : extras) {
+    Status name_ok = ValidateFileName("extra file", extra.name);
+    if (!name_ok.has_value()) {
+      return Error{ErrorCode::kPackageBadModelDir, name_ok.error().detail};
+    }
+    for (const ManifestFile& f : m->files) {
+      if (f.name == extra.name || StoredPath(f) == extra.name) {
+        return Error{ErrorCode::kPackageBadModelDir,
+                     "the model directory already holds " + extra.name};
+      }
+    }
+    const fs::path path = tmp_dir / extra.name;
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    if (ec) {
+      return Error{ErrorCode::kIoError, "cannot create " + path.parent_path().string()};
+    }
+    EML_ASSIGN_OR_RETURN(std::unique_ptr<Fd> fd, CreateWrite(path));
+    crypto::FdSink sink(fd->get());
+    EML_RETURN_IF_ERROR(sink.Write(extra.bytes));
+    EML_RETURN_IF_ERROR(fd->Close(path));
+    ManifestFile f;
+    f.name = extra.name;
+    f.role = extra.role;
+    f.size = extra.bytes.size();
+    f.sha256 = crypto::Sha256(extra.bytes);
+    m->files.push_back(std::move(f));
+  }
+  std::sort(m->files.begin(), m->files.end(),
+            [](const ManifestFile& a, const ManifestFile& b) { return a.name < b.name; });
+  return OkStatus();
+}
+
 Result<Manifest> PackInto(const fs::path& model_dir, const fs::path& tmp_dir,
                           const SecretBytes& dek, const crypto::Ed25519PrivateKey& signer,
                           const PackOptions& options) {
@@ -353,6 +389,7 @@ Result<Manifest> PackInto(const fs::path& model_dir, const fs::path& tmp_dir,
   } else {
     m.model_hash = concat.Finish();
   }
+  EML_RETURN_IF_ERROR(PackExtraFiles(options.extra_files, tmp_dir, &m));
   EML_ASSIGN_OR_RETURN(SignedManifest signed_manifest, SignManifest(m, signer));
   for (const auto& [name, bytes] :
        {std::pair{kManifestFileName, signed_manifest.manifest_json},

@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "common/secret_bytes.h"
@@ -41,6 +42,14 @@ struct PackageProgress {
 };
 using ProgressFn = std::function<void(const PackageProgress&)>;
 
+// PackedExtraFile: a file made by the packer rather than taken from the model directory (e.g.
+// kms-key.json), stored unencrypted and listed in the manifest like any other.
+struct PackedExtraFile {
+  std::string name;  // must not clash with a model directory file
+  std::string role;  // e.g. kRoleKeyWrap
+  std::vector<uint8_t> bytes;
+};
+
 struct PackOptions {
   std::string model_id;
   std::string version;
@@ -49,6 +58,7 @@ struct PackOptions {
   std::optional<int64_t> created_at_unix;  // empty: now
   bool encrypt_all = false;  // else only weights and other weight-like files (.onnx, .bin, ...)
   uint32_t segment_size = crypto::kDefaultSegmentSize;
+  std::vector<PackedExtraFile> extra_files;
   ProgressFn progress;
 };
 
@@ -60,13 +70,14 @@ bool IsSecretByDefault(std::string_view name, std::string_view role);
 
 // PackModel hashes every regular file of `model_dir` (recursively, sorted by name; names starting
 // with '.' are skipped, symlinks to regular files are followed), encrypts the secret ones with
-// `dek` segment by segment, writes manifest.json and manifest.sig signed by `signer`, all into a
-// temporary sibling of `out_dir` that is renamed to `out_dir` at the end (nothing is left behind
-// on error). The model_hash is the weights file's SHA-256 (sha256-single) or, for several
-// weights files, the SHA-256 of their concatenation in name order (sha256-concat).
+// `dek` segment by segment, adds `options.extra_files` unencrypted, writes manifest.json and
+// manifest.sig signed by `signer`, all into a temporary sibling of `out_dir` that is renamed to
+// `out_dir` at the end (nothing is left behind on error). The model_hash is the weights file's
+// SHA-256 (sha256-single) or, for several weights files, the SHA-256 of their concatenation in
+// name order (sha256-concat).
 // Errors: kPackageOutputExists, kPackageBadModelDir (not a directory, no .safetensors or .gguf
-// weights, no architecture, a name the manifest cannot hold, a special file), kNotFound,
-// kIoError, kCryptoBadKeyLength, ValidateManifest's errors.
+// weights, no architecture, a name the manifest cannot hold, a special file, an extra file whose
+// name is taken), kNotFound, kIoError, kCryptoBadKeyLength, ValidateManifest's errors.
 Result<Manifest> PackModel(const std::filesystem::path& model_dir,
                            const std::filesystem::path& out_dir, const SecretBytes& dek,
                            const crypto::Ed25519PrivateKey& signer, const PackOptions& options);

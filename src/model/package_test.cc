@@ -294,5 +294,33 @@ TEST_F(PackageTest, TamperedPackages) {
   }
 }
 
+TEST_F(PackageTest, ExtraFilesAreListedAndVerified) {
+  const std::string text = "{\"wrapped\":true}\n";
+  options_.extra_files = {PackedExtraFile{"kms-key.json", std::string(kRoleKeyWrap),
+                                          std::vector<uint8_t>(text.begin(), text.end())}};
+  Result<Manifest> m = Pack(dir_ / "pkg");
+  ASSERT_THAT(m, IsOk());
+  EXPECT_EQ(ReadAll(dir_ / "pkg" / "kms-key.json"), std::vector<uint8_t>(text.begin(), text.end()));
+  ASSERT_EQ(m->files.size(), 7u);
+  for (size_t i = 1; i < m->files.size(); ++i) {
+    EXPECT_LT(m->files[i - 1].name, m->files[i].name);
+  }
+  const ManifestFile* wrap = nullptr;
+  for (const ManifestFile& f : m->files) {
+    wrap = f.name == "kms-key.json" ? &f : wrap;
+  }
+  ASSERT_NE(wrap, nullptr);
+  EXPECT_EQ(wrap->role, kRoleKeyWrap);
+  EXPECT_FALSE(wrap->encryption.has_value());
+  EXPECT_THAT(Verify(dir_ / "pkg", &dek_), IsOk());
+  WriteText(dir_ / "pkg" / "kms-key.json", "{\"wrapped\":false}\n");
+  EXPECT_THAT(Verify(dir_ / "pkg", nullptr), HasError(ErrorCode::kPackageSizeMismatch));
+
+  // A model directory file of the same name is refused, and nothing is left behind.
+  WriteText(model_ / "kms-key.json", "{}");
+  EXPECT_THAT(Pack(dir_ / "pkg2"), HasError(ErrorCode::kPackageBadModelDir));
+  EXPECT_FALSE(fs::exists(dir_ / "pkg2"));
+}
+
 }  // namespace
 }  // namespace eml::model

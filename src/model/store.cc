@@ -3,6 +3,7 @@
 #include <system_error>
 
 #include "model/stores/file_store.h"
+#include "model/stores/http_store.h"
 #include "model/stores/s3_store.h"
 
 namespace eml::model {
@@ -21,8 +22,12 @@ Result<std::unique_ptr<ModelStore>> OpenModelStore(std::string_view url) {
   if (scheme == "s3") {
     return stores::S3Store::OpenFromEnvironment(rest);
   }
-  return Error{ErrorCode::kStoreUnsupportedScheme,
-               "unsupported store scheme \"" + std::string(scheme) + "\" (supported: file, s3)"};
+  if (scheme == "http") {
+    return stores::HttpStore::Open(url);
+  }
+  return Error{
+      ErrorCode::kStoreUnsupportedScheme,
+      "unsupported store scheme \"" + std::string(scheme) + "\" (supported: file, s3, http)"};
 }
 
 }  // namespace eml::model

@@ -11,6 +11,8 @@
 //   file:///abs/dir   stores/file_store.h: DIR/<model_id>/<version>/<stored path>
 //   s3://bucket/pfx   stores/s3_store.h: BUCKET/PFX/<model_id>/<version>/<stored path>, with
 //                     credentials, region and endpoint from the environment (docs/stores.md)
+//   http://host:port  stores/http_store.h: read-only, through the host's storage proxy
+//                     (host/store_proxy.h): URL/v1/store/<model_id>/<version>/<stored path>
 //
 // Thread safety: a store object may be used from one thread at a time.
 
@@ -55,9 +57,10 @@ class ModelStore {
 };
 
 // OpenModelStore returns the store for `url`.
-// Errors: kStoreUnsupportedScheme (any scheme but file:// and s3://), kStoreBadUrl (no scheme, a
-// file:// URL whose path is not absolute, a malformed s3:// bucket or prefix), kNotFound (the
-// file:// directory does not exist), kAwsNoCredentials (s3:// without AWS credentials).
+// Errors: kStoreUnsupportedScheme (any scheme but file://, s3:// and http://), kStoreBadUrl (no
+// scheme, a file:// URL whose path is not absolute, a malformed s3:// bucket or prefix, a
+// malformed http:// URL), kNotFound (the file:// directory does not exist), kAwsNoCredentials
+// (s3:// without AWS credentials).
 Result<std::unique_ptr<ModelStore>> OpenModelStore(std::string_view url);
 
 }  // namespace eml::model

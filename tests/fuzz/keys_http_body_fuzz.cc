@@ -1,8 +1,10 @@
 // Fuzz target keys_http_body: the key broker's HTTP request-body and query parsers
-// (keys/http/api.h) on arbitrary bytes (STYLE F2). Properties: no parser crashes or throws;
-// each fails only with kBrokerHttpBadBody; whatever parses re-encodes (Encode*) to text that
-// parses to the same fields; a policy that parses is canonical (parsing its own text again
-// gives the same text); CheckStrictJsonObject agrees with ParsePolicyBody on the outer object.
+// (keys/http/api.h) on arbitrary bytes (STYLE F2), and the enclave-side answer parsers.
+// Properties: no parser crashes or throws; each request parser fails only with
+// kBrokerHttpBadBody and each answer parser only with kReleaseBadAnswer; whatever parses re-encodes
+// (Encode*) to text that parses to the same fields; a policy that parses is canonical (parsing its
+// own text again gives the same text); CheckStrictJsonObject agrees with ParsePolicyBody on the
+// outer object.
 
 #include <cstddef>
 #include <cstdint>
@@ -84,6 +86,41 @@ void CheckQuery(std::span<const uint8_t> input) {
   EML_CHECK(again->after_id == params->after_id && again->limit == params->limit);
 }
 
+// The enclave-side answer parsers: failures are kReleaseBadAnswer only; answers re-encode to
+// the same fields; an error answer's message is one printable, bounded line.
+void CheckAnswers(std::span<const uint8_t> input) {
+  eml::Result<api::ChallengeAnswer> challenge = api::ParseChallengeAnswer(input);
+  if (!challenge.has_value()) {
+    EML_CHECK(challenge.error().code == ErrorCode::kReleaseBadAnswer);
+  } else {
+    eml::Result<api::ChallengeAnswer> again =
+        api::ParseChallengeAnswer(eml::AsBytes(api::EncodeChallengeAnswer(*challenge)));
+    EML_CHECK(again.has_value() && again->nonce == challenge->nonce &&
+              again->expires_at == challenge->expires_at);
+  }
+  eml::Result<api::ReleaseAnswer> release = api::ParseReleaseAnswer(input);
+  if (!release.has_value()) {
+    EML_CHECK(release.error().code == ErrorCode::kReleaseBadAnswer);
+  } else {
+    EML_CHECK(release->enc.size() == api::kReleaseEncBytes &&
+              release->ciphertext.size() == api::kReleaseCiphertextBytes);
+    eml::Result<api::ReleaseAnswer> again =
+        api::ParseReleaseAnswer(eml::AsBytes(api::EncodeReleaseAnswer(*release)));
+    EML_CHECK(again.has_value() && again->key_id == release->key_id && again->enc == release->enc &&
+              again->ciphertext == release->ciphertext &&
+              again->evidence_sha256 == release->evidence_sha256);
+  }
+  eml::Result<api::ErrorAnswer> error = api::ParseErrorAnswer(input);
+  if (!error.has_value()) {
+    EML_CHECK(error.error().code == ErrorCode::kReleaseBadAnswer);
+  } else {
+    EML_CHECK(error->message.size() <= api::kMaxErrorMessageBytes);
+    for (char c : error->message) {
+      EML_CHECK(c >= 0x20 && c <= 0x7e);
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -93,5 +130,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckPolicy(input);
   CheckFailureCode(api::ParseEmptyBody(input));
   CheckQuery(input);
+  CheckAnswers(input);
   return 0;
 }

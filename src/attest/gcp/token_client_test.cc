@@ -1,17 +1,14 @@
 #include "attest/gcp/token_client.h"
 
 #include <gtest/gtest.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "attest/gcp/testing/fake_launcher.h"
 #include "attest/report_binding.h"
 #include "testing/test_util.h"
 
@@ -19,66 +16,11 @@ namespace eml::attest::gcp {
 namespace {
 
 namespace fs = std::filesystem;
+using ::eml::attest::gcp::testing::FakeLauncher;
 using ::eml::testing::HasError;
 using ::eml::testing::IsOk;
 
 constexpr char kToken[] = "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ4In0.c2lnbmF0dXJl";
-
-// FakeLauncher: a one-shot token server on a Unix socket. It reads one request (headers and a
-// Content-Length body), keeps it, and answers with `response`.
-class FakeLauncher {
- public:
-  FakeLauncher(const fs::path& path, std::string response) : response_(std::move(response)) {
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM, 0);
-    EML_CHECK(fd_ >= 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    const std::string p = path.string();
-    EML_CHECK(p.size() < sizeof(addr.sun_path));
-    std::copy(p.begin(), p.end(), addr.sun_path);
-    EML_CHECK(::bind(fd_, static_cast<sockaddr*>(static_cast<void*>(&addr)), sizeof(addr)) == 0);
-    EML_CHECK(::listen(fd_, 1) == 0);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~FakeLauncher() {
-    thread_.join();
-    ::close(fd_);
-  }
-  // The request as received; valid once the client call returned.
-  const std::string& request() const { return request_; }
-  std::string Body() const { return request_.substr(request_.find("\r\n\r\n") + 4); }
-
- private:
-  void Serve() {
-    const int conn = ::accept(fd_, nullptr, nullptr);
-    if (conn < 0) {
-      return;
-    }
-    char buf[4096];
-    while (true) {
-      const size_t header_end = request_.find("\r\n\r\n");
-      if (header_end != std::string::npos) {
-        const size_t cl = request_.find("Content-Length: ");
-        const size_t length = cl == std::string::npos ? 0 : std::stoul(request_.substr(cl + 16));
-        if (request_.size() >= header_end + 4 + length) {
-          break;
-        }
-      }
-      const ssize_t n = ::recv(conn, buf, sizeof(buf), 0);
-      if (n <= 0) {
-        break;
-      }
-      request_.append(buf, static_cast<size_t>(n));
-    }
-    (void)::send(conn, response_.data(), response_.size(), MSG_NOSIGNAL);
-    ::close(conn);
-  }
-
-  int fd_ = -1;
-  std::string response_;
-  std::string request_;
-  std::thread thread_;
-};
 
 class TokenClientTest : public ::testing::Test {
  protected:

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <initializer_list>
+#include <limits>
 #include <new>
 #include <set>
 #include <utility>
@@ -166,6 +167,55 @@ void WipeJsonString(Json& object, const char* key) {
 bool IsUnreserved(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
+}
+
+// Answers: the request-side helpers above report kBrokerHttpBadBody; on the enclave side the
+// same failure is the broker's fault.
+Error BadAnswer(std::string detail) {
+  return Error{ErrorCode::kReleaseBadAnswer, std::move(detail)};
+}
+Error AsBadAnswer(const Error& error) { return BadAnswer("broker answer: " + error.detail); }
+
+Result<Json> ParseAnswerObject(std::span<const uint8_t> body) {
+  if (body.size() > kMaxAnswerBytes) {
+    return BadAnswer("broker answer larger than " + std::to_string(kMaxAnswerBytes) + " bytes");
+  }
+  Result<Json> doc = ParseObject(body);
+  if (!doc.has_value()) {
+    return AsBadAnswer(doc.error());
+  }
+  return doc;
+}
+
+// AnswerBytes decodes a base64url field of exactly `size` bytes.
+Result<std::vector<uint8_t>> AnswerBytes(const Json& object, const char* key, size_t size) {
+  Result<std::vector<uint8_t>> bytes = GetBase64Url(object, key);
+  if (!bytes.has_value()) {
+    return AsBadAnswer(bytes.error());
+  }
+  if (bytes->size() != size) {
+    return BadAnswer(std::string("broker answer: field \"") + key + "\" must decode to " +
+                     std::to_string(size) + " bytes");
+  }
+  return bytes;
+}
+
+// AnswerInteger reads an integer field in [min, max].
+Result<int64_t> AnswerInteger(const Json& object, const char* key, int64_t min, int64_t max) {
+  const Json& value = object.at(key);
+  if (!value.is_number_integer()) {
+    return BadAnswer(std::string("broker answer: field \"") + key + "\" must be an integer");
+  }
+  // Unsigned values above INT64_MAX are stored as unsigned: out of range either way.
+  if (value.is_number_unsigned() &&
+      value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return BadAnswer(std::string("broker answer: field \"") + key + "\" out of range");
+  }
+  const int64_t number = value.get<int64_t>();
+  if (number < min || number > max) {
+    return BadAnswer(std::string("broker answer: field \"") + key + "\" out of range");
+  }
+  return number;
 }
 
 Result<int64_t> ParseDecimal(std::string_view text, const char* name) {
@@ -344,6 +394,95 @@ Result<AuditParams> ParseAuditQuery(std::string_view query) {
     return Bad("query needs both model_id and version, or neither");
   }
   return out;
+}
+
+Result<ChallengeAnswer> ParseChallengeAnswer(std::span<const uint8_t> body) {
+  EML_ASSIGN_OR_RETURN(Json doc, ParseAnswerObject(body));
+  if (Status keys = CheckKeys(doc, {"nonce", "expires_at"}); !keys.has_value()) {
+    return AsBadAnswer(keys.error());
+  }
+  ChallengeAnswer out;
+  EML_ASSIGN_OR_RETURN(out.nonce, AnswerBytes(doc, "nonce", kChallengeNonceBytes));
+  EML_ASSIGN_OR_RETURN(out.expires_at,
+                       AnswerInteger(doc, "expires_at", 0, std::numeric_limits<int64_t>::max()));
+  return out;
+}
+
+Result<ReleaseAnswer> ParseReleaseAnswer(std::span<const uint8_t> body) {
+  EML_ASSIGN_OR_RETURN(Json doc, ParseAnswerObject(body));
+  if (Status keys = CheckKeys(doc, {"key_id", "enc", "ciphertext", "evidence_sha256"});
+      !keys.has_value()) {
+    return AsBadAnswer(keys.error());
+  }
+  ReleaseAnswer out;
+  Result<std::string> key_id = GetString(doc, "key_id");
+  if (!key_id.has_value()) {
+    return AsBadAnswer(key_id.error());
+  }
+  if (key_id->empty() || key_id->size() > kMaxKeyIdBytes ||
+      !std::all_of(key_id->begin(), key_id->end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
+    return BadAnswer("broker answer: field \"key_id\" must be 1.." +
+                     std::to_string(kMaxKeyIdBytes) + " printable characters");
+  }
+  out.key_id = *std::move(key_id);
+  EML_ASSIGN_OR_RETURN(out.enc, AnswerBytes(doc, "enc", kReleaseEncBytes));
+  EML_ASSIGN_OR_RETURN(out.ciphertext, AnswerBytes(doc, "ciphertext", kReleaseCiphertextBytes));
+  EML_ASSIGN_OR_RETURN(const std::vector<uint8_t> digest,
+                       AnswerBytes(doc, "evidence_sha256", out.evidence_sha256.size()));
+  std::copy(digest.begin(), digest.end(), out.evidence_sha256.begin());
+  return out;
+}
+
+Result<ErrorAnswer> ParseErrorAnswer(std::span<const uint8_t> body) {
+  EML_ASSIGN_OR_RETURN(Json doc, ParseAnswerObject(body));
+  if (Status keys = CheckKeys(doc, {"error"}); !keys.has_value()) {
+    return AsBadAnswer(keys.error());
+  }
+  const Json& error = doc.at("error");
+  if (!error.is_object()) {
+    return BadAnswer("broker answer: field \"error\" must be an object");
+  }
+  if (Status keys = CheckKeys(error, {"code", "name", "message"}); !keys.has_value()) {
+    return AsBadAnswer(keys.error());
+  }
+  ErrorAnswer out;
+  EML_ASSIGN_OR_RETURN(const int64_t code, AnswerInteger(error, "code", 1, 65535));
+  out.code = static_cast<int>(code);
+  Result<std::string> name = GetString(error, "name");
+  if (!name.has_value()) {
+    return AsBadAnswer(name.error());
+  }
+  if (name->empty() || name->size() > kMaxErrorNameBytes ||
+      !std::all_of(name->begin(), name->end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+      })) {
+    return BadAnswer("broker answer: field \"name\" must be an error name");
+  }
+  out.name = *std::move(name);
+  Result<std::string> message = GetString(error, "message");
+  if (!message.has_value()) {
+    return AsBadAnswer(message.error());
+  }
+  out.message = message->substr(0, kMaxErrorMessageBytes);
+  for (char& c : out.message) {
+    if (c < 0x20 || c > 0x7e) {
+      c = '?';
+    }
+  }
+  return out;
+}
+
+std::string EncodeChallengeAnswer(const ChallengeAnswer& answer) {
+  const Json doc = {{"nonce", Base64UrlEncode(answer.nonce)}, {"expires_at", answer.expires_at}};
+  return doc.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string EncodeReleaseAnswer(const ReleaseAnswer& answer) {
+  const Json doc = {{"key_id", answer.key_id},
+                    {"enc", Base64UrlEncode(answer.enc)},
+                    {"ciphertext", Base64UrlEncode(answer.ciphertext)},
+                    {"evidence_sha256", Base64UrlEncode(answer.evidence_sha256)}};
+  return doc.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 std::string EncodeReleaseBody(const ReleaseBody& body) {

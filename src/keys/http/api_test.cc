@@ -176,5 +176,79 @@ TEST(PercentTest, DecodesStrictly) {
   EXPECT_EQ(PercentEncode("m v/1~"), "m%20v%2F1~");
 }
 
+constexpr ErrorCode kBadAnswer = ErrorCode::kReleaseBadAnswer;
+
+std::string B64(size_t size, uint8_t fill) {
+  return Base64UrlEncode(std::vector<uint8_t>(size, fill));
+}
+
+TEST(ChallengeAnswerTest, RoundTripsAndChecksSizes) {
+  const ChallengeAnswer answer{std::vector<uint8_t>(kChallengeNonceBytes, 9), 1700000060};
+  Result<ChallengeAnswer> back = ParseChallengeAnswer(B(EncodeChallengeAnswer(answer)));
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->nonce, answer.nonce);
+  EXPECT_EQ(back->expires_at, answer.expires_at);
+  const std::string nonce = B64(kChallengeNonceBytes, 1);
+  EXPECT_THAT(ParseChallengeAnswer(B(R"({"nonce":")" + B64(31, 1) + R"(","expires_at":1})")),
+              HasError(kBadAnswer));
+  EXPECT_THAT(ParseChallengeAnswer(B(R"({"nonce":")" + nonce + R"(","expires_at":-1})")),
+              HasError(kBadAnswer));
+  EXPECT_THAT(ParseChallengeAnswer(B(R"({"nonce":")" + nonce + R"(","expires_at":1.5})")),
+              HasError(kBadAnswer));
+  EXPECT_THAT(
+      ParseChallengeAnswer(B(R"({"nonce":")" + nonce + R"(","expires_at":18446744073709551615})")),
+      HasError(kBadAnswer));
+  EXPECT_THAT(ParseChallengeAnswer(B(R"({"nonce":")" + nonce + R"(","expires_at":1,"x":1})")),
+              HasError(kBadAnswer));
+  EXPECT_THAT(ParseChallengeAnswer(B(R"({"nonce":")" + nonce + R"("})")), HasError(kBadAnswer));
+  EXPECT_THAT(ParseChallengeAnswer(B("not json")), HasError(kBadAnswer));
+  EXPECT_THAT(ParseChallengeAnswer(B(std::string(kMaxAnswerBytes + 1, ' '))), HasError(kBadAnswer));
+}
+
+TEST(ReleaseAnswerTest, RoundTripsAndChecksSizes) {
+  ReleaseAnswer answer;
+  answer.key_id = "kb-0123456789abcdef";
+  answer.enc.assign(kReleaseEncBytes, 1);
+  answer.ciphertext.assign(kReleaseCiphertextBytes, 2);
+  answer.evidence_sha256.fill(3);
+  Result<ReleaseAnswer> back = ParseReleaseAnswer(B(EncodeReleaseAnswer(answer)));
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->key_id, answer.key_id);
+  EXPECT_EQ(back->enc, answer.enc);
+  EXPECT_EQ(back->ciphertext, answer.ciphertext);
+  EXPECT_EQ(back->evidence_sha256, answer.evidence_sha256);
+
+  auto with = [&](const std::string& key_id, size_t enc, size_t ciphertext, size_t digest) {
+    return R"({"key_id":")" + key_id + R"(","enc":")" + B64(enc, 1) + R"(","ciphertext":")" +
+           B64(ciphertext, 2) + R"(","evidence_sha256":")" + B64(digest, 3) + R"("})";
+  };
+  EXPECT_THAT(ParseReleaseAnswer(B(with("kb-1", 32, 48, 32))), IsOk());
+  EXPECT_THAT(ParseReleaseAnswer(B(with("kb-1", 31, 48, 32))), HasError(kBadAnswer));
+  EXPECT_THAT(ParseReleaseAnswer(B(with("kb-1", 32, 47, 32))), HasError(kBadAnswer));
+  EXPECT_THAT(ParseReleaseAnswer(B(with("kb-1", 32, 49, 32))), HasError(kBadAnswer));
+  EXPECT_THAT(ParseReleaseAnswer(B(with("kb-1", 32, 48, 33))), HasError(kBadAnswer));
+  EXPECT_THAT(ParseReleaseAnswer(B(with("", 32, 48, 32))), HasError(kBadAnswer));
+  EXPECT_THAT(ParseReleaseAnswer(B(with("kb 1", 32, 48, 32))), HasError(kBadAnswer));
+  EXPECT_THAT(ParseReleaseAnswer(B(with(std::string(kMaxKeyIdBytes + 1, 'k'), 32, 48, 32))),
+              HasError(kBadAnswer));
+}
+
+TEST(ErrorAnswerTest, ParsesTheServersErrorShape) {
+  Result<ErrorAnswer> answer = ParseErrorAnswer(
+      B(R"({"error":{"code":1115,"name":"BROKER_MEASUREMENT_MISMATCH","message":"pcr1\u0007x"}})"));
+  ASSERT_THAT(answer, IsOk());
+  EXPECT_EQ(answer->code, 1115);
+  EXPECT_EQ(answer->name, "BROKER_MEASUREMENT_MISMATCH");
+  EXPECT_EQ(answer->message, "pcr1?x");
+  EXPECT_THAT(ParseErrorAnswer(B(R"({"error":{"code":1,"name":"bad name","message":""}})")),
+              HasError(kBadAnswer));
+  EXPECT_THAT(ParseErrorAnswer(B(R"({"error":{"code":0,"name":"X","message":""}})")),
+              HasError(kBadAnswer));
+  EXPECT_THAT(ParseErrorAnswer(B(R"({"error":{"code":1,"name":"X"}})")), HasError(kBadAnswer));
+  EXPECT_THAT(ParseErrorAnswer(B(R"({"error":"denied"})")), HasError(kBadAnswer));
+  EXPECT_THAT(ParseErrorAnswer(B(R"({"error":{"code":1,"name":"X","message":"m"},"x":1})")),
+              HasError(kBadAnswer));
+}
+
 }  // namespace
 }  // namespace eml::keys::http

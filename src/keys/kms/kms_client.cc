@@ -182,6 +182,7 @@ Result<std::vector<uint8_t>> KmsClient::Call(std::string_view operation,
     request.connect_timeout_ms = options_.connect_timeout_ms;
     request.max_response_bytes = kMaxResponseBytes;
     request.ca_file = options_.ca_file;
+    request.proxy = options_.proxy;
     Result<http::Response> response = client_->Send(request);
     OPENSSL_cleanse(request.body.data(), request.body.size());
     if (!response.has_value()) {

@@ -4,11 +4,8 @@
 // GenerateDataKey / Encrypt / Decrypt exchanges and error replies.
 #include "keys/kms/kms_client.h"
 
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -20,9 +17,8 @@
 
 #include "common/encoding.h"
 #include "http/testing/loopback_server.h"
+#include "keys/kms/testing/moto_kms.h"
 #include "testing/test_util.h"
-
-extern char** environ;
 
 namespace eml::keys::kms {
 namespace {
@@ -248,87 +244,21 @@ TEST(KmsClientTest, DecryptToEnclaveUnwrapsCiphertextForRecipient) {
   EXPECT_EQ(*requests[0].Header("x-amz-target"), "TrentService.Decrypt");
 }
 
-// A moto server (ThreadedMotoServer on 127.0.0.1 and an ephemeral port) in a child Python
-// process. The child prints its port, then serves until its stdin closes.
+// A moto server (keys/kms/testing/moto_kms.h), started once for the suite.
 class MotoKmsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    std::string python = "python3";
-    if (const char* env = std::getenv("EML_PYTHON"); env != nullptr) {
-      python = env;
-    } else if (const char* src = std::getenv("EML_SOURCE_DIR"); src != nullptr) {
-      fs::path venv = fs::path(src) / ".venv" / "bin" / "python";
-      if (fs::exists(venv)) {
-        python = venv.string();
-      }
-    }
-    static const char kScript[] =
-        "import sys\n"
-        "try:\n"
-        "    from moto.server import ThreadedMotoServer\n"
-        "except ImportError as e:\n"
-        "    print('NO_MOTO', e, flush=True)\n"
-        "    sys.exit(3)\n"
-        "import logging\n"
-        "logging.getLogger('werkzeug').setLevel(logging.ERROR)\n"
-        "s = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)\n"
-        "s.start()\n"
-        "print(s.get_host_and_port()[1], flush=True)\n"
-        "sys.stdin.read()\n"
-        "s.stop()\n";
-    int to_child[2];
-    int from_child[2];
-    if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0) {
-      startup_error_ = new std::string("pipe failed");
+    auto server = testing::MotoKmsServer::Start();
+    if (!server.has_value()) {
+      startup_error_ = new std::string(ToString(server.error()));
       return;
     }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);
-    posix_spawn_file_actions_adddup2(&actions, from_child[1], 1);
-    std::vector<std::string> args = {python, "-c", kScript};
-    std::vector<char*> argv;
-    for (std::string& a : args) {
-      argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    int rc = posix_spawnp(&pid, python.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(to_child[0]);
-    ::close(from_child[1]);
-    stdin_fd_ = to_child[1];
-    if (rc != 0) {
-      ::close(from_child[0]);
-      startup_error_ = new std::string("cannot start " + python);
-      return;
-    }
-    pid_ = pid;
-    // Blocks until the child prints its port line or exits (EOF).
-    std::string line;
-    char c = 0;
-    while (::read(from_child[0], &c, 1) == 1 && c != '\n') {
-      line.push_back(c);
-    }
-    ::close(from_child[0]);
-    port_ = std::atoi(line.c_str());
-    if (port_ <= 0) {
-      startup_error_ = new std::string("moto server did not start (" + line + ") with " + python +
-                                       ": install it with `.venv/bin/pip install 'moto[server]'` "
-                                       "(python/requirements-dev.txt), or set EML_PYTHON");
-    }
+    server_ = std::move(server).value().release();
   }
 
   static void TearDownTestSuite() {
-    if (stdin_fd_ >= 0) {
-      ::close(stdin_fd_);  // the child's stdin.read() returns and it stops the server
-      stdin_fd_ = -1;
-    }
-    if (pid_ > 0) {
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-      pid_ = -1;
-    }
+    delete server_;
+    server_ = nullptr;
     delete startup_error_;
     startup_error_ = nullptr;
   }
@@ -337,7 +267,7 @@ class MotoKmsTest : public ::testing::Test {
     if (startup_error_ != nullptr) {
       FAIL() << *startup_error_;
     }
-    client_ = MakeClient(TestOptions("http://127.0.0.1:" + std::to_string(port_), nullptr));
+    client_ = MakeClient(TestOptions(server_->endpoint(), nullptr));
     ASSERT_NE(client_, nullptr);
     auto arn = client_->CreateKey("eml test key");
     ASSERT_THAT(arn, IsOk());
@@ -345,17 +275,13 @@ class MotoKmsTest : public ::testing::Test {
   }
 
   static std::string* startup_error_;
-  static pid_t pid_;
-  static int stdin_fd_;
-  static int port_;
+  static testing::MotoKmsServer* server_;
   std::unique_ptr<KmsClient> client_;
   std::string key_arn_;
 };
 
 std::string* MotoKmsTest::startup_error_ = nullptr;
-pid_t MotoKmsTest::pid_ = -1;
-int MotoKmsTest::stdin_fd_ = -1;
-int MotoKmsTest::port_ = 0;
+testing::MotoKmsServer* MotoKmsTest::server_ = nullptr;
 
 TEST_F(MotoKmsTest, GenerateDataKeyThenDecrypt) {
   auto key = client_->GenerateDataKey(key_arn_);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <ctime>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "attest/tdx/quote.h"
 #include "common/check.h"
@@ -371,6 +372,71 @@ std::string ToPem(std::span<const uint8_t> der) {
     out += b64.substr(i, 64) + "\n";
   }
   return out + "-----END CERTIFICATE-----\n";
+}
+
+namespace {
+
+std::string IsoTime(int64_t unix_s) {
+  const time_t t = static_cast<time_t>(unix_s);
+  std::tm tm{};
+  EML_CHECK(gmtime_r(&t, &tm) != nullptr);
+  char out[32];
+  EML_CHECK(std::strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
+  return out;
+}
+
+nlohmann::json Components(std::vector<int> svns) {
+  svns.resize(16, 0);
+  nlohmann::json out = nlohmann::json::array();
+  for (const int svn : svns) {
+    out.push_back({{"svn", svn}});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string SprSampleTcbInfoBody(int64_t issue_unix, int64_t next_update_unix) {
+  const nlohmann::json level = {{"tcb",
+                                 {{"sgxtcbcomponents", Components({2, 2})},
+                                  {"pcesvn", 11},
+                                  {"tdxtcbcomponents", Components({3, 0, 4})}}},
+                                {"tcbDate", "2023-08-09T00:00:00Z"},
+                                {"tcbStatus", "UpToDate"}};
+  const nlohmann::json body = {{"id", "TDX"},
+                               {"version", 3},
+                               {"issueDate", IsoTime(issue_unix)},
+                               {"nextUpdate", IsoTime(next_update_unix)},
+                               {"fmspc", "50806f000000"},
+                               {"pceId", "0000"},
+                               {"tcbType", 0},
+                               {"tcbEvaluationDataNumber", 17},
+                               {"tdxModule",
+                                {{"mrsigner", std::string(96, '0')},
+                                 {"attributes", "0000000000000000"},
+                                 {"attributesMask", "FFFFFFFFFFFFFFFF"}}},
+                               {"tcbLevels", {level}}};
+  return body.dump();
+}
+
+std::string SprSampleQeIdentityBody(int64_t issue_unix, int64_t next_update_unix) {
+  const nlohmann::json body = {
+      {"id", "TD_QE"},
+      {"version", 2},
+      {"issueDate", IsoTime(issue_unix)},
+      {"nextUpdate", IsoTime(next_update_unix)},
+      {"tcbEvaluationDataNumber", 17},
+      {"miscselect", "00000000"},
+      {"miscselectMask", "FFFFFFFF"},
+      {"attributes", "11000000000000000000000000000000"},
+      {"attributesMask", "FBFFFFFFFFFFFFFF0000000000000000"},
+      {"mrsigner", "DC9E2A7C6F948F17474E34A7FC43ED030F7C1563F1BABDDF6340C82E0E54A8C5"},
+      {"isvprodid", 2},
+      {"tcbLevels",
+       {{{"tcb", {{"isvsvn", 4}}},
+         {"tcbDate", "2023-08-09T00:00:00Z"},
+         {"tcbStatus", "UpToDate"}}}}};
+  return body.dump();
 }
 
 }  // namespace eml::attest::tdx::testing

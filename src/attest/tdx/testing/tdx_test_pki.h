@@ -93,4 +93,15 @@ class TestPki {
 // ToPem wraps DER certificate bytes as a PEM block.
 std::string ToPem(std::span<const uint8_t> der);
 
+// The real SPR sample quote every TDX test rebuilds (under the shared vectors folder).
+inline constexpr char kSprSampleQuote[] = "tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat";
+
+// SprSampleTcbInfoBody / SprSampleQeIdentityBody: PCS-style JSON bodies for
+// WriteCollateralDirectory under which the SPR sample quote rebuilt with a TestPki (default
+// PckSpec: FMSPC 50806f000000, PCE 0000, SGX SVNs 3,3,2,..., PCESVN 11; the quote's TEE_TCB_SVN
+// 3,0,4 and QE ISVSVN 4) is UpToDate, with issueDate `issue_unix` and nextUpdate
+// `next_update_unix`.
+std::string SprSampleTcbInfoBody(int64_t issue_unix, int64_t next_update_unix);
+std::string SprSampleQeIdentityBody(int64_t issue_unix, int64_t next_update_unix);
+
 }  // namespace eml::attest::tdx::testing

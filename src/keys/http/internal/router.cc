@@ -238,8 +238,12 @@ Reply Router::Handle(const RequestView& request) const {
     if (!challenge.has_value()) {
       return ErrorReply(challenge.error());
     }
-    return JsonReply(200, Json{{"nonce", Base64UrlEncode(challenge->nonce)},
-                               {"expires_at", challenge->expires_at}});
+    Reply reply;
+    reply.status = 200;
+    reply.body = EncodeChallengeAnswer(
+        ChallengeAnswer{.nonce = {challenge->nonce.begin(), challenge->nonce.end()},
+                        .expires_at = challenge->expires_at});
+    return reply;
   }
   if (path == "/v1/release" && method == "POST") {
     Result<ReleaseBody> body = ParseReleaseBody(request.body);
@@ -255,10 +259,13 @@ Reply Router::Handle(const RequestView& request) const {
     if (!key.has_value()) {
       return ErrorReply(key.error());
     }
-    return JsonReply(200, Json{{"key_id", key->key_id},
-                               {"enc", Base64UrlEncode(key->enc)},
-                               {"ciphertext", Base64UrlEncode(key->ciphertext)},
-                               {"evidence_sha256", Base64UrlEncode(key->evidence_sha256)}});
+    Reply reply;
+    reply.status = 200;
+    reply.body = EncodeReleaseAnswer(ReleaseAnswer{.key_id = std::move(key->key_id),
+                                                   .enc = std::move(key->enc),
+                                                   .ciphertext = std::move(key->ciphertext),
+                                                   .evidence_sha256 = key->evidence_sha256});
+    return reply;
   }
   return ErrorReply(NotFound());
 }
