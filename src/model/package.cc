@@ -188,7 +188,9 @@ Result<std::vector<InputFile>> ListModelDir(const fs::path& dir) {
       return Error{ErrorCode::kPackageBadModelDir, path.string() + " is not a regular file"};
     }
     InputFile f;
-    f.name = fs::relative(path, dir, ec).generic_string();
+    // Lexically: fs::relative would resolve a symlinked file (the Hugging Face cache's
+    // snapshots/<rev>/config.json -> ../../blobs/<hash>) to its target's path.
+    f.name = path.lexically_relative(dir).generic_string();
     f.path = path;
     f.size = it->file_size(ec);
     if (ec) {
@@ -442,7 +444,7 @@ Status CheckListedFilesOnly(const fs::path& dir, const Manifest& m) {
     if (it->is_directory(ec)) {
       continue;
     }
-    const std::string name = fs::relative(it->path(), dir, ec).generic_string();
+    const std::string name = it->path().lexically_relative(dir).generic_string();
     if (allowed.count(name) == 0) {
       return Error{ErrorCode::kPackageUnlistedFile, name + " is not listed in the manifest"};
     }

@@ -123,6 +123,36 @@ TEST_F(PackageTest, PackWritesLayoutAndManifest) {
   EXPECT_EQ(v->bytes(), ReadAll(pkg / "manifest.json"));
 }
 
+// The Hugging Face cache keeps a model as snapshots/<rev>/<name> symlinks into blobs/<hash>:
+// packing the snapshot folder packs the files under their names in the snapshot.
+TEST_F(PackageTest, PacksAHuggingFaceCacheSnapshotOfSymlinks) {
+  const fs::path cache = dir_ / "hf-cache";
+  const fs::path snapshot = cache / "snapshots" / "0123abcd";
+  int blob = 0;
+  for (const fs::directory_entry& entry : fs::recursive_directory_iterator(model_)) {
+    if (!entry.is_regular_file()) {
+      continue;
+    }
+    const fs::path name = entry.path().lexically_relative(model_);
+    const fs::path target = cache / "blobs" / ("blob" + std::to_string(blob++));
+    fs::create_directories(target.parent_path());
+    fs::copy_file(entry.path(), target);
+    fs::create_directories((snapshot / name).parent_path());
+    fs::create_symlink(fs::relative(target, (snapshot / name).parent_path()), snapshot / name);
+  }
+  Result<Manifest> from_links = PackModel(snapshot, dir_ / "pkg-links", dek_, signer_, options_);
+  ASSERT_THAT(from_links, IsOk());
+  Result<Manifest> from_files = Pack(dir_ / "pkg-files");
+  ASSERT_THAT(from_files, IsOk());
+  ASSERT_EQ(from_links->files.size(), from_files->files.size());
+  for (size_t i = 0; i < from_files->files.size(); ++i) {
+    EXPECT_EQ(from_links->files[i].name, from_files->files[i].name);
+    EXPECT_EQ(from_links->files[i].sha256, from_files->files[i].sha256);
+  }
+  EXPECT_EQ(from_links->model_hash, from_files->model_hash);
+  EXPECT_THAT(Verify(dir_ / "pkg-links", &dek_), IsOk());
+}
+
 TEST_F(PackageTest, VerifyWithAndWithoutDek) {
   const fs::path pkg = Packed();
   Result<PackageReport> r = Verify(pkg, nullptr);
