@@ -104,7 +104,7 @@ TEST(EnclaveBinaryTest, ReadyFileMeasurementsAndCleanStop) {
 TEST(EnclaveBinaryTest, BadFlagsExitTwo) {
   const fs::path dir = MakeTempDir();
   for (const std::vector<std::string>& args :
-       {std::vector<std::string>{EML_ENCLAVE_PATH, "--listen", "vsock:3:5000", "--model",
+       {std::vector<std::string>{EML_ENCLAVE_PATH, "--listen", "vsock:3", "--model",
                                  eml::model::DefaultModelDirectoryPath().string(), "--state-dir",
                                  dir.string()},
         std::vector<std::string>{EML_ENCLAVE_PATH, "--listen", "tcp:127.0.0.1:0"}}) {

@@ -1,7 +1,8 @@
 // End-to-end encrypted boot through the host: `ephemeralml host --store file://... --store-listen`
 // serves a published package (a tiny random BERT, weights encrypted) and the ephemeralml-enclave
 // binary boots it with --store http://<store_address>. A tampered file behind the proxy and a
-// host that is gone give the boot's exit codes.
+// host that is gone give the boot's exit codes. The same host also serves a boot configuration
+// (--boot-config / --boot-listen) to the enclave's --boot-from, over TCP and a Unix socket.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -120,7 +121,43 @@ class EnclaveStoreProxyTest : public ::testing::Test {
   }
   void TearDown() override {
     StopHost();
+    for (const pid_t pid : boot_hosts_) {
+      kill(pid, SIGTERM);
+      EXPECT_EQ(WaitExit(pid), 0);
+    }
     fs::remove_all(dir_);
+  }
+  // StartBootHost runs a second host that serves `config` on `listen`; returns its boot_address.
+  std::string StartBootHost(const std::string& config, const std::string& listen) {
+    const std::string name = "boot-" + std::to_string(boot_hosts_.size());
+    WriteBytes(dir_ / (name + ".json"), eml::AsBytes(config));
+    const fs::path ready = dir_ / (name + "-ready.json");
+    const pid_t pid = Spawn({EML_EPHEMERALML_PATH, "host", "--listen", "127.0.0.1:0", "--enclave",
+                             "unix:" + (dir_ / "unused.sock").string(), "--boot-config",
+                             (dir_ / (name + ".json")).string(), "--boot-listen", listen,
+                             "--ready-file", ready.string()},
+                            dir_ / (name + "-stderr.txt"));
+    EXPECT_GT(pid, 0);
+    boot_hosts_.push_back(pid);
+    EXPECT_TRUE(WaitForFile(ready, pid))
+        << eml::testing::ReadFileText(dir_ / (name + "-stderr.txt"));
+    return eml::testing::ReadJson(ready).at("boot_address").get<std::string>();
+  }
+  // A configuration for this store with a broker nobody listens on.
+  std::string BootConfig(const std::string& model_id, const std::string& store) const {
+    return nlohmann::json{
+        {"v", 1},         {"model_id", model_id},   {"model_version", "1"},
+        {"store", store}, {"key_source", "broker"}, {"broker", "http://127.0.0.1:1"}}
+        .dump();
+  }
+  // BootFromExit runs the enclave with --boot-from and returns its exit code.
+  int BootFromExit(const std::string& boot_address) {
+    const pid_t pid = Spawn({EML_ENCLAVE_PATH, "--listen", "unix:" + (dir_ / "e.sock").string(),
+                             "--state-dir", (dir_ / "state").string(), "--threads", "1",
+                             "--owner-key", owner_hex_, "--boot-from", boot_address},
+                            dir_ / "enclave-stderr.txt");
+    EXPECT_GT(pid, 0);
+    return WaitExit(pid);
   }
   void StopHost() {
     if (host_pid_ > 0) {
@@ -159,6 +196,7 @@ class EnclaveStoreProxyTest : public ::testing::Test {
   fs::path dir_;
   std::string owner_hex_;
   pid_t host_pid_ = -1;
+  std::vector<pid_t> boot_hosts_;
   std::string store_address_;
 };
 
@@ -195,6 +233,64 @@ TEST_F(EnclaveStoreProxyTest, TamperedFileBehindTheProxyExitsTwelve) {
 TEST_F(EnclaveStoreProxyTest, HostGoneExitsFourteen) {
   StopHost();
   EXPECT_EQ(BootExit(), 14) << eml::testing::ReadFileText(dir_ / "enclave-stderr.txt");
+}
+
+TEST_F(EnclaveStoreProxyTest, BootsFromTheHostsConfigurationUpToTheKeyRelease) {
+  // The configuration names this package and a broker nobody listens on: the enclave reads the
+  // configuration, verifies the manifest through the storage proxy and stops at the key (22).
+  for (const std::string& listen :
+       {std::string("tcp:127.0.0.1:0"), "unix:" + (dir_ / "boot.sock").string()}) {
+    const std::string address =
+        StartBootHost(BootConfig("tiny", "http://" + store_address_), listen);
+    EXPECT_EQ(BootFromExit(address), 22) << eml::testing::ReadFileText(dir_ / "enclave-stderr.txt");
+    const std::string log = eml::testing::ReadFileText(dir_ / "enclave-stderr.txt");
+    EXPECT_THAT(log, ::testing::HasSubstr("boot configuration from " + address + ": tiny/1"));
+  }
+}
+
+TEST_F(EnclaveStoreProxyTest, HostileConfigurationNamingAnotherModelIsRefusedByTheManifest) {
+  // The host serves the owner's "tiny" package under the name "other": the signed manifest says
+  // "tiny", so the boot stops before any key is asked for.
+  fs::copy(dir_ / "store" / "tiny", dir_ / "store" / "other", fs::copy_options::recursive);
+  const std::string address =
+      StartBootHost(BootConfig("other", "http://" + store_address_), "tcp:127.0.0.1:0");
+  EXPECT_EQ(BootFromExit(address), 16) << eml::testing::ReadFileText(dir_ / "enclave-stderr.txt");
+  EXPECT_THAT(eml::testing::ReadFileText(dir_ / "enclave-stderr.txt"),
+              ::testing::HasSubstr("BOOT_MODEL_MISMATCH"));
+}
+
+TEST_F(EnclaveStoreProxyTest, MalformedConfigurationExitsThirtyOne) {
+  // Well-formed for the parser, refused by the store it names: still the host's fault.
+  const std::string address =
+      StartBootHost(BootConfig("tiny", "http://127.0.0.1:1/../x"), "tcp:127.0.0.1:0");
+  EXPECT_EQ(BootFromExit(address), 31) << eml::testing::ReadFileText(dir_ / "enclave-stderr.txt");
+  EXPECT_THAT(eml::testing::ReadFileText(dir_ / "enclave-stderr.txt"),
+              ::testing::HasSubstr("BOOT_CONFIG_MALFORMED"));
+}
+
+TEST_F(EnclaveStoreProxyTest, HostRefusesAMalformedConfigurationAtStart) {
+  WriteBytes(dir_ / "bad.json", eml::AsBytes(R"({"v":1,"model_id":"tiny"})"));
+  const pid_t pid = Spawn({EML_EPHEMERALML_PATH, "host", "--listen", "127.0.0.1:0", "--enclave",
+                           "unix:" + (dir_ / "unused.sock").string(), "--boot-config",
+                           (dir_ / "bad.json").string(), "--boot-listen", "tcp:127.0.0.1:0"},
+                          dir_ / "bad-stderr.txt");
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(WaitExit(pid), 2);
+  EXPECT_THAT(eml::testing::ReadFileText(dir_ / "bad-stderr.txt"),
+              ::testing::HasSubstr("missing field"));
+}
+
+TEST_F(EnclaveStoreProxyTest, UnreachableConfigurationExitsThirty) {
+  EXPECT_EQ(BootFromExit("unix:" + (dir_ / "nobody.sock").string()), 30)
+      << eml::testing::ReadFileText(dir_ / "enclave-stderr.txt");
+}
+
+TEST_F(EnclaveStoreProxyTest, BootFromExcludesTheBootFlags) {
+  std::vector<std::string> args = EnclaveArgs();
+  args.insert(args.end(), {"--boot-from", "tcp:127.0.0.1:1"});
+  const pid_t pid = Spawn(args, dir_ / "enclave-stderr.txt");
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(WaitExit(pid), 2);
 }
 
 }  // namespace

@@ -2,10 +2,12 @@
 // measure, load or boot the model, attest (sim), serve sessions, and stop cleanly on SIGTERM /
 // SIGINT.
 //
-//   ephemeralml-enclave --listen tcp:HOST:PORT|unix:PATH --state-dir DIR
+//   ephemeralml-enclave --listen tcp:HOST:PORT|unix:PATH|vsock:CID:PORT --state-dir DIR
 //       (--model DIR | --store URL --model-id ID --model-version V --owner-key HEX
-//        (--broker URL | --kms [--egress-proxy http://HOST:PORT] | --data-key-file FILE)
-//        [--max-model-mb N])
+//        (--broker URL | --kms [--egress-proxy http://HOST:PORT|unix:PATH|vsock:CID:PORT]
+//         | --data-key-file FILE)
+//        [--max-model-mb N]
+//        | --boot-from tcp:HOST:PORT|unix:PATH|vsock:CID:PORT --owner-key HEX [--max-model-mb N])
 //       [--precision fp32|bf16|int8] [--threads N] [--max-sessions N] [--ready-file PATH]
 //       [--platform sim|aws-nitro|tdx|sev-snp|gcp-cs [--nsm-device P] [--tsm-root DIR]
 //        [--token-socket P] [--audience A]]
@@ -18,6 +20,10 @@
 // broker to this enclave's attestation (--broker, src/enclave/broker_key_source.h) or read from
 // a file (--data-key-file, sim only). --print-measurements prints the PCRs such a boot attests
 // with ({"pcrs": {...}, "sim_root": PATH}) and exits, so a release policy can pin them first.
+// --boot-from reads the encrypted boot's model id, version, store, key source and egress proxy
+// from the host instead (enclave/boot_config_fetch.h; untrusted and not measured: the owner key
+// stays on the command line) and boots as those flags would; the configuration's max_model_mb
+// may only lower --max-model-mb.
 // After loading, one timed inference warms the engine up (cold start "first_inference_us").
 // --platform picks who attests: sim (default; the enclave measures itself, receipts say
 // "evaluation") or the TEE's own interface (enclave/platform_evidence.h; receipts say
@@ -25,8 +31,9 @@
 // line carries it; plaintext models, --data-key-file and --print-measurements are sim only.
 //
 // Exit codes: 0 after a clean stop, 2 usage or configuration errors, 1 any other start-up failure
-// (one line on stderr names the step and the error code), 10-22 a failed encrypted boot (one
-// line "boot failed: <reason>"; table in enclave::BootExitCode and docs/operations.md).
+// (one line on stderr names the step and the error code), 10-23 a failed encrypted boot (one
+// line "boot failed: <reason>"; table in enclave::BootExitCode and docs/operations.md), 30-31 a
+// failed --boot-from (enclave::BootConfigExitCode: host unreachable, configuration malformed).
 //
 // Signals: SIGTERM and SIGINT are blocked in every thread from the start and taken by sigwait in
 // main, so no code runs in a signal handler. On either: stop accepting, let in-flight requests
@@ -51,16 +58,20 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
 #include "attest/sim/sim_provider.h"
+#include "channel/address.h"
 #include "common/encoding.h"
 #include "common/error.h"
 #include "common/result.h"
 #include "crypto/ed25519.h"
 #include "crypto/hash.h"
 #include "enclave/boot.h"
+#include "enclave/boot_config.h"
+#include "enclave/boot_config_fetch.h"
 #include "enclave/broker_key_source.h"
 #include "enclave/evidence.h"
 #include "enclave/kms_key_source.h"
@@ -92,7 +103,8 @@ struct Flags {
   std::string data_key_file;
   std::string broker_url;
   std::string egress_proxy;
-  bool kms = false;  // the data key from AWS KMS, as the manifest's "kms:" key id names
+  std::string boot_from;  // the host's boot configuration address; fills the fields above
+  bool kms = false;       // the data key from AWS KMS, as the manifest's "kms:" key id names
   bool print_measurements = false;
   // --platform: "sim" (the default) or a TEE whose hardware attests (enclave/platform_evidence.h).
   enclave::PlatformEvidenceOptions hardware;
@@ -117,7 +129,8 @@ void Log(const std::string& line) {
 
 // FailBoot reports a failed encrypted boot with its own exit code.
 int FailBoot(const Error& error) {
-  const int code = enclave::BootExitCode(error.code);
+  const int code = enclave::BootExitCode(error.code) != 0 ? enclave::BootExitCode(error.code)
+                                                          : enclave::BootConfigExitCode(error.code);
   if (code == 0) {
     return Fail("boot", error);
   }
@@ -208,6 +221,13 @@ Result<std::vector<uint8_t>> ReadWholeFile(const char* path) {
     return Error{ErrorCode::kIoError, std::string("cannot open ") + path};
   }
   std::vector<uint8_t> bytes;
+  // One allocation of the file's size (the ~90 MB binary on sim): growing by doubling would copy
+  // it about twice over, into fresh pages each time.
+  std::error_code size_error;
+  const uintmax_t size_hint = std::filesystem::file_size(path, size_error);
+  if (!size_error) {
+    bytes.reserve(static_cast<size_t>(size_hint));
+  }
   std::vector<uint8_t> chunk(1 << 20);
   size_t got = 0;
   while ((got = std::fread(chunk.data(), 1, chunk.size(), file)) > 0) {
@@ -422,6 +442,11 @@ Result<Started> StartModel(const Flags& flags, const engine::EmbedderOptions& op
   }
   out.source = *std::move(source);
   Result<LoadedModel> loaded = BootPackagedModel(flags, options, *owner, out.source.get());
+  if (!loaded.has_value() && !flags.boot_from.empty() &&
+      loaded.error().code == ErrorCode::kEnclaveBadConfig) {
+    // A store or URL that only the boot itself could check came from the host.
+    loaded = Error{ErrorCode::kBootConfigMalformed, "boot configuration: " + loaded.error().detail};
+  }
   if (!loaded.has_value()) {
     *exit_code = loaded.error().code == ErrorCode::kEnclaveBadConfig ? Fail("flags", loaded.error())
                                                                      : FailBoot(loaded.error());
@@ -432,7 +457,7 @@ Result<Started> StartModel(const Flags& flags, const engine::EmbedderOptions& op
 }
 
 // Serve runs the session server on the loaded model until SIGTERM / SIGINT.
-int Serve(const Flags& flags, const enclave::ListenAddress& address, Started model,
+int Serve(const Flags& flags, const channel::Address& address, Started model,
           const sigset_t& stop_signals) {
   std::unique_ptr<enclave::EvidenceSource> source = std::move(model.source);
   const LoadedModel& loaded = model.loaded;
@@ -456,17 +481,17 @@ int Serve(const Flags& flags, const enclave::ListenAddress& address, Started mod
   if (!server.has_value()) {
     return Fail("server", server.error());
   }
-  Result<std::unique_ptr<channel::net::Listener>> listener = enclave::Listen(address);
+  Result<std::unique_ptr<channel::Listener>> listener = channel::Listen(address);
   if (!listener.has_value()) {
     return Fail("listen", listener.error());
   }
-  const uint16_t port = (*listener)->port();
+  const std::string bound = channel::FormatAddress((*listener)->bound());
   if (Status started = (*server)->Start(*std::move(listener)); !started.has_value()) {
     return Fail("server", started.error());
   }
 
   enclave::ReadyInfo ready;
-  ready.address = enclave::FormatListenAddress(address, port);
+  ready.address = bound;
   ready.platform = std::string(source->platform());
   if (flags.platform == enclave::kPlatformSim) {
     ready.sim_root = SimRootPath(flags);
@@ -504,14 +529,43 @@ int Serve(const Flags& flags, const enclave::ListenAddress& address, Started mod
   std::_Exit(kExitOk);
 }
 
-int Run(const Flags& flags, const sigset_t& stop_signals) {
+// ApplyBootConfig fetches the host's boot configuration (--boot-from) and sets the flags it
+// stands for. Returns 0, or the exit code after reporting the failure.
+int ApplyBootConfig(Flags& flags) {
+  Result<channel::Address> address = channel::ParseAddress(flags.boot_from);
+  if (!address.has_value() ||
+      (address->kind == channel::Address::Kind::kTcp && address->tcp.port == 0) ||
+      (address->kind == channel::Address::Kind::kVsock && address->vsock.port == 0)) {
+    return Fail("flags", Error{ErrorCode::kEnclaveBadConfig,
+                               "--boot-from wants tcp:HOST:PORT, unix:PATH or vsock:CID:PORT"});
+  }
+  Result<enclave::BootConfig> config = enclave::FetchBootConfig(*address);
+  if (!config.has_value()) {
+    return FailBoot(config.error());
+  }
+  flags.model_id = config->model_id;
+  flags.model_version = config->model_version;
+  flags.store_url = config->store;
+  flags.kms = config->key_source == enclave::BootConfig::KeySource::kKms;
+  flags.broker_url = config->broker;
+  flags.egress_proxy = config->egress_proxy;
+  if (config->max_model_mb.has_value() && *config->max_model_mb < flags.max_model_mb) {
+    flags.max_model_mb = *config->max_model_mb;
+  }
+  Log("boot configuration from " + channel::FormatAddress(*address) + ": " + flags.model_id + "/" +
+      flags.model_version + " from " + flags.store_url + ", key from " +
+      (flags.kms ? std::string("kms") : flags.broker_url));
+  return kExitOk;
+}
+
+int Run(Flags flags, const sigset_t& stop_signals) {
   if (flags.print_measurements) {
     return PrintMeasurements(flags);
   }
   if (flags.listen.empty()) {
     return Fail("flags", Error{ErrorCode::kEnclaveBadConfig, "--listen is required"});
   }
-  Result<enclave::ListenAddress> address = enclave::ParseListenAddress(flags.listen);
+  Result<channel::Address> address = enclave::ParseListenAddress(flags.listen);
   if (!address.has_value()) {
     return Fail("flags", address.error());
   }
@@ -522,6 +576,11 @@ int Run(const Flags& flags, const sigset_t& stop_signals) {
   if (flags.threads < 0 || flags.max_sessions == 0) {
     return Fail("flags", Error{ErrorCode::kEnclaveBadConfig,
                                "--threads must be >= 0 and --max-sessions >= 1"});
+  }
+  if (!flags.boot_from.empty()) {
+    if (const int failed = ApplyBootConfig(flags); failed != kExitOk) {
+      return failed;
+    }
   }
   if (flags.model_dir.empty() == flags.store_url.empty()) {
     return Fail("flags", Error{ErrorCode::kEnclaveBadConfig,
@@ -580,7 +639,8 @@ int main(int argc, char** argv) {
 
   Flags flags;
   CLI::App app{"EphemeralML enclave: attested embedding sessions", "ephemeralml-enclave"};
-  app.add_option("--listen", flags.listen, "tcp:HOST:PORT or unix:PATH (required to serve)");
+  app.add_option("--listen", flags.listen,
+                 "tcp:HOST:PORT, unix:PATH or vsock:CID:PORT (required to serve; port 0 picks)");
   CLI::Option* model_option =
       app.add_option("--model", flags.model_dir, "model directory (plaintext; sim only)");
   CLI::Option* store_option = app.add_option(
@@ -603,9 +663,21 @@ int main(int argc, char** argv) {
       ->excludes(key_file_option)
       ->excludes(broker_option);
   app.add_option("--egress-proxy", flags.egress_proxy,
-                 "http://HOST:PORT of the host's CONNECT proxy to reach the broker");
-  app.add_flag("--print-measurements", flags.print_measurements,
-               "print the PCRs of an encrypted boot with these flags and exit");
+                 "The host's CONNECT proxy to reach the broker or KMS: http://HOST:PORT, "
+                 "unix:PATH or vsock:CID:PORT");
+  CLI::Option* print_option =
+      app.add_flag("--print-measurements", flags.print_measurements,
+                   "print the PCRs of an encrypted boot with these flags and exit");
+  CLI::Option* boot_from_option = app.add_option(
+      "--boot-from", flags.boot_from,
+      "read the encrypted boot's model id, version, store, key source and egress proxy from the "
+      "host's boot configuration at tcp:HOST:PORT, unix:PATH or vsock:CID:PORT (untrusted)");
+  for (CLI::Option* exclusive :
+       {model_option, store_option, app.get_option("--model-id"), app.get_option("--model-version"),
+        key_file_option, broker_option, app.get_option("--kms"), app.get_option("--egress-proxy"),
+        print_option}) {
+    boot_from_option->excludes(exclusive);
+  }
   app.add_option("--max-model-mb", flags.max_model_mb, "largest model plaintext to boot (MiB)")
       ->capture_default_str();
   app.add_option("--state-dir", flags.state_dir, "state directory (sim root under attest-sim/)")

@@ -10,9 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "channel/address.h"
 #include "channel/net/net.h"
 #include "cli_util.h"
 #include "common/result.h"
+#include "enclave/boot_config.h"
+#include "host/boot_config_server.h"
 #include "host/egress_proxy.h"
 #include "host/relay.h"
 #include "host/store_proxy.h"
@@ -32,13 +35,33 @@ struct HostFlags {
   std::vector<std::string> egress_allow;
   std::string store_url;
   std::string store_listen = "127.0.0.1:0";
+  std::string boot_config_file;
+  std::string boot_listen;
 };
+
+// StartBootConfig checks --boot-config with the enclave's own parser and serves its exact bytes
+// on --boot-listen (nullptr without --boot-config). Errors: kIoError (unreadable file),
+// kBootConfigMalformed, kChannelBadAddress and the listener's.
+Result<std::unique_ptr<host::BootConfigServer>> StartBootConfig(const HostFlags& flags) {
+  if (flags.boot_config_file.empty()) {
+    return std::unique_ptr<host::BootConfigServer>();
+  }
+  EML_ASSIGN_OR_RETURN(channel::Address listen, channel::ParseAddress(flags.boot_listen));
+  EML_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
+                       ReadFileLimited(flags.boot_config_file, enclave::kMaxBootConfigBytes));
+  EML_RETURN_IF_ERROR(enclave::ParseBootConfig(bytes));
+  host::BootConfigServerOptions options;
+  options.log = [](const std::string& line) {
+    std::fprintf(stderr, "ephemeralml host: %s\n", line.c_str());
+  };
+  return host::BootConfigServer::Start(std::move(bytes), listen, std::move(options));
+}
 
 // A running storage proxy and the backing store it serves (declared first: destroyed last).
 struct StoreService {
   std::unique_ptr<model::ModelStore> store;
   std::unique_ptr<host::StoreProxy> proxy;
-  std::string address;  // "HOST:PORT" once listening
+  std::string address;  // "HOST:PORT" (TCP) or the channel address once listening
 };
 
 // StartEgress starts the egress proxy when --egress-listen is given (nullptr otherwise).
@@ -47,7 +70,7 @@ Result<std::unique_ptr<host::EgressProxy>> StartEgress(const HostFlags& flags) {
     return std::unique_ptr<host::EgressProxy>();
   }
   host::EgressProxyOptions options;
-  EML_ASSIGN_OR_RETURN(options.listen, host::ParseEgressListen(flags.egress_listen));
+  EML_ASSIGN_OR_RETURN(options.listen, host::ParseProxyListen(flags.egress_listen));
   options.allow = flags.egress_allow;
   options.max_connections = flags.max_connections;
   options.idle_timeout_ms = flags.idle_timeout_ms;
@@ -76,22 +99,22 @@ Result<StoreService> StartStore(const HostFlags& flags) {
   if (flags.store_url.empty()) {
     return service;
   }
-  EML_ASSIGN_OR_RETURN(channel::net::HostPort listen,
-                       channel::net::ParseHostPort(flags.store_listen));
-  EML_ASSIGN_OR_RETURN(service.store, model::OpenModelStore(flags.store_url));
   host::StoreProxyOptions options;
-  options.listen_host = listen.host;
-  options.listen_port = listen.port;
+  EML_ASSIGN_OR_RETURN(options.listen, host::ParseProxyListen(flags.store_listen));
+  EML_ASSIGN_OR_RETURN(service.store, model::OpenModelStore(flags.store_url));
   options.max_connections = flags.max_connections;
   options.record_dir = flags.record_dir;
   EML_ASSIGN_OR_RETURN(service.proxy, host::StoreProxy::Start(*service.store, std::move(options)));
-  service.address = FormatListen(listen.host, service.proxy->port());
+  const channel::Address& bound = service.proxy->address();
+  service.address = bound.kind == channel::Address::Kind::kTcp
+                        ? FormatListen(bound.tcp.host, bound.tcp.port)
+                        : channel::FormatAddress(bound);
   return service;
 }
 
 Result<int> RunHost(const HostFlags& flags) {
   EML_ASSIGN_OR_RETURN(channel::net::HostPort listen, channel::net::ParseHostPort(flags.listen));
-  EML_ASSIGN_OR_RETURN(host::EnclaveAddress enclave, host::ParseEnclaveAddress(flags.enclave));
+  EML_ASSIGN_OR_RETURN(channel::Address enclave, channel::ParseAddress(flags.enclave));
 
   // Block the stop signals before the relay's thread starts, so it inherits the mask and only
   // sigwait below takes them.
@@ -122,10 +145,11 @@ Result<int> RunHost(const HostFlags& flags) {
   EML_ASSIGN_OR_RETURN(std::unique_ptr<host::Relay> relay, host::Relay::Start(options));
   EML_ASSIGN_OR_RETURN(std::unique_ptr<host::EgressProxy> egress, StartEgress(flags));
   EML_ASSIGN_OR_RETURN(StoreService store, StartStore(flags));
+  EML_ASSIGN_OR_RETURN(std::unique_ptr<host::BootConfigServer> boot, StartBootConfig(flags));
 
   const std::string address = FormatListen(listen.host, relay->port());
   nlohmann::json ready = {{"address", address},
-                          {"enclave", host::FormatEnclaveAddress(enclave)},
+                          {"enclave", channel::FormatAddress(enclave)},
                           {"pid", static_cast<int64_t>(::getpid())}};
   if (!flags.record_dir.empty()) {
     ready["record_dir"] = flags.record_dir;
@@ -136,6 +160,9 @@ Result<int> RunHost(const HostFlags& flags) {
   if (store.proxy != nullptr) {
     ready["store_address"] = store.address;
   }
+  if (boot != nullptr) {
+    ready["boot_address"] = channel::FormatAddress(boot->bound());
+  }
   if (!flags.ready_file.empty()) {
     const std::string text = ready.dump() + "\n";
     EML_RETURN_IF_ERROR(WriteFileAtomic(
@@ -144,7 +171,7 @@ Result<int> RunHost(const HostFlags& flags) {
   }
   std::fprintf(
       stderr, "ephemeralml host: relaying %s -> %s%s\n", address.c_str(),
-      host::FormatEnclaveAddress(enclave).c_str(),
+      channel::FormatAddress(enclave).c_str(),
       flags.record_dir.empty() ? "" : (" (recording to " + flags.record_dir + ")").c_str());
 
   int signal_number = 0;
@@ -155,6 +182,9 @@ Result<int> RunHost(const HostFlags& flags) {
   }
   if (store.proxy != nullptr) {
     store.proxy->Stop();
+  }
+  if (boot != nullptr) {
+    boot->Stop();
   }
   relay->Stop();
   return kExitOk;
@@ -181,7 +211,8 @@ void AddHostCommands(CLI::App& app) {
   cmd->add_option("--ready-file", flags->ready_file, "Write this JSON file once listening");
   CLI::Option* egress_listen =
       cmd->add_option("--egress-listen", flags->egress_listen,
-                      "Run the egress CONNECT proxy on HOST:PORT (port 0 picks) or unix:PATH");
+                      "Run the egress CONNECT proxy on HOST:PORT or a channel address "
+                      "(tcp:HOST:PORT, unix:PATH, vsock:CID:PORT; port 0 picks)");
   cmd->add_option("--egress-allow", flags->egress_allow,
                   "Destination HOST:PORT the egress proxy may tunnel to (repeatable; exact match)")
       ->needs(egress_listen);
@@ -190,8 +221,18 @@ void AddHostCommands(CLI::App& app) {
                       "Serve this model store (file:///DIR or s3://BUCKET/PREFIX, opened with the "
                       "host's credentials) read-only to the enclave");
   cmd->add_option("--store-listen", flags->store_listen,
-                  "Storage proxy HOST:PORT (default 127.0.0.1:0: port 0 picks)")
+                  "Storage proxy HOST:PORT or a channel address (tcp:HOST:PORT, unix:PATH, "
+                  "vsock:CID:PORT; default 127.0.0.1:0: port 0 picks)")
       ->needs(store_url);
+  CLI::Option* boot_config = cmd->add_option(
+      "--boot-config", flags->boot_config_file,
+      "Serve this boot configuration file (JSON, docs/formats.md; checked at start) to the "
+      "enclave's --boot-from");
+  cmd->add_option("--boot-listen", flags->boot_listen,
+                  "Boot configuration listener: tcp:HOST:PORT (port 0 picks), unix:PATH or "
+                  "vsock:CID:PORT")
+      ->needs(boot_config);
+  boot_config->needs("--boot-listen");
   cmd->callback([flags] { FinishCommand(RunHost(*flags)); });
 }
 

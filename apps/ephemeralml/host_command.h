@@ -5,6 +5,7 @@
 //        [--max-connections N] [--idle-timeout-ms N] [--ready-file PATH]
 //        [--egress-listen HOST:PORT|unix:PATH [--egress-allow HOST:PORT]...]
 //        [--store URL [--store-listen HOST:PORT]]
+//        [--boot-config FILE --boot-listen tcp:HOST:PORT|unix:PATH|vsock:CID:PORT]
 //
 // Listens for clients on HOST:PORT (port 0 picks one), relays each to its own connection to the
 // enclave, and runs until SIGTERM or SIGINT (taken with sigwait; no code runs in a handler).
@@ -21,6 +22,10 @@
 // (default 127.0.0.1:0), with the same connection limit and --record directory (files
 // store-<id>-req.bin / -resp.bin); the ready file then also holds "store_address" ("HOST:PORT",
 // for the enclave's --store http://HOST:PORT).
+// With --boot-config it checks FILE with the enclave's parser (enclave/boot_config.h; a bad file
+// exits 2 at start) and serves its exact bytes to the enclave's --boot-from on --boot-listen
+// (host/boot_config_server.h); the ready file then also holds "boot_address" (the bound address,
+// e.g. "tcp:127.0.0.1:PORT").
 // Exit codes: 0 after a signal, 2 bad flags or the listener cannot start.
 
 #include <CLI/CLI.hpp>

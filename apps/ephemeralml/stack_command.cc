@@ -30,6 +30,7 @@
 #include "crypto/ed25519.h"
 #include "crypto/random.h"
 #include "crypto/stream_aead.h"
+#include "enclave/boot_config.h"
 #include "keys_command.h"
 #include "model/manifest.h"
 #include "model/model_directory.h"
@@ -59,8 +60,9 @@ struct UpFlags {
 // Paths of the stack under $EPHEMERALML_HOME.
 struct StackPaths {
   fs::path home, run, logs, state, broker, packages, store;
-  fs::path stack_json, enclave_ready, host_ready, broker_ready, socket, policy, release_policy,
-      signing_key, package_json, enclave_log, host_log, broker_log;
+  fs::path stack_json, enclave_ready, host_ready, broker_ready, socket, store_socket, egress_socket,
+      boot_socket, boot_config, policy, release_policy, signing_key, package_json, enclave_log,
+      host_log, broker_log;
 };
 
 StackPaths MakePaths() {
@@ -84,6 +86,12 @@ StackPaths MakePaths() {
   p.host_ready = p.run / "host.ready.json";
   p.broker_ready = p.run / "broker.ready.json";
   p.socket = p.run / "enclave.sock";
+  // The host's proxies and boot configuration face the enclave on Unix sockets (VSock on Nitro),
+  // so their addresses are known before the host starts and can go into boot.json.
+  p.store_socket = p.run / "store.sock";
+  p.egress_socket = p.run / "egress.sock";
+  p.boot_socket = p.run / "boot.sock";
+  p.boot_config = p.run / "boot.json";
   p.policy = p.home / "policy.json";
   p.release_policy = p.home / "release-policy.json";
   p.signing_key = p.home / "owner.key";
@@ -247,8 +255,8 @@ Result<nlohmann::json> WaitReady(pid_t pid, const fs::path& ready, const fs::pat
 
 void RemoveRunFiles(const StackPaths& p) {
   std::error_code ignored;
-  for (const fs::path& f :
-       {p.stack_json, p.enclave_ready, p.host_ready, p.broker_ready, p.socket}) {
+  for (const fs::path& f : {p.stack_json, p.enclave_ready, p.host_ready, p.broker_ready, p.socket,
+                            p.store_socket, p.egress_socket, p.boot_socket, p.boot_config}) {
     fs::remove(f, ignored);
   }
 }
@@ -599,16 +607,28 @@ Result<int> StartStack(const UpFlags& flags, const StackPaths& p, std::vector<pi
   std::cout << "key      " << registered << " for " << pkg.model_id << " " << pkg.version
             << " (release policy: sim root, PCR0-2, evaluation)" << std::endl;
 
-  // 4. The host: client relay, storage proxy over the file store, egress proxy to the broker.
+  // 4. The host: client relay, storage proxy over the file store, egress proxy to the broker,
+  // and the boot configuration it hands the enclave (untrusted input there: the enclave checks
+  // the package against the owner key it was measured with).
+  enclave::BootConfig boot;
+  boot.model_id = pkg.model_id;
+  boot.model_version = pkg.version;
+  boot.store = "unix:" + p.store_socket.string();
+  boot.key_source = enclave::BootConfig::KeySource::kBroker;
+  boot.broker = broker_url;
+  boot.egress_proxy = "unix:" + p.egress_socket.string();
+  EML_RETURN_IF_ERROR(WriteText(p.boot_config, enclave::FormatBootConfig(boot) + "\n", 0644));
   std::vector<std::string> host_argv = {
       bin.self.string(), "host",
       "--listen",        "127.0.0.1:" + std::to_string(flags.port),
       "--enclave",       "unix:" + p.socket.string(),
       "--ready-file",    p.host_ready.string(),
       "--store",         store_url,
-      "--store-listen",  "127.0.0.1:0",
-      "--egress-listen", "127.0.0.1:0",
-      "--egress-allow",  broker_address};
+      "--store-listen",  boot.store,
+      "--egress-listen", boot.egress_proxy,
+      "--egress-allow",  broker_address,
+      "--boot-config",   p.boot_config.string(),
+      "--boot-listen",   "unix:" + p.boot_socket.string()};
   if (!flags.record_dir.empty()) {
     host_argv.push_back("--record");
     host_argv.push_back(fs::absolute(flags.record_dir).string());
@@ -620,13 +640,16 @@ Result<int> StartStack(const UpFlags& flags, const StackPaths& p, std::vector<pi
   const std::string host_address = StringField(host_ready, "address");
   const std::string store_address = StringField(host_ready, "store_address");
   const std::string egress_address = StringField(host_ready, "egress_address");
-  if (host_address.empty() || store_address.empty() || egress_address.empty()) {
+  const std::string boot_address = StringField(host_ready, "boot_address");
+  if (host_address.empty() || store_address.empty() || egress_address.empty() ||
+      boot_address.empty()) {
     return Error{ErrorCode::kStackBadState,
-                 "host ready file lacks address/store_address/egress_address"};
+                 "host ready file lacks address/store_address/egress_address/boot_address"};
   }
 
-  // 5. The enclave: package through the host's storage proxy, key from the broker through the
-  // egress proxy.
+  // 5. The enclave: measured with the owner key only; it asks the host for the boot
+  // configuration, reads the package through the host's storage proxy and gets the key from the
+  // broker through the egress proxy.
   const std::vector<std::string> enclave_argv = {bin.enclave.string(),
                                                  "--listen",
                                                  "unix:" + p.socket.string(),
@@ -634,22 +657,14 @@ Result<int> StartStack(const UpFlags& flags, const StackPaths& p, std::vector<pi
                                                  p.state.string(),
                                                  "--ready-file",
                                                  p.enclave_ready.string(),
-                                                 "--store",
-                                                 "http://" + store_address,
-                                                 "--model-id",
-                                                 pkg.model_id,
-                                                 "--model-version",
-                                                 pkg.version,
                                                  "--owner-key",
                                                  owner_hex,
-                                                 "--broker",
-                                                 broker_url,
-                                                 "--egress-proxy",
-                                                 "http://" + egress_address};
+                                                 "--boot-from",
+                                                 boot_address};
   EML_ASSIGN_OR_RETURN(pid_t enclave_pid, Spawn(enclave_argv, p.enclave_log));
   pids->push_back(enclave_pid);
   std::cout << "starting enclave (pid " << enclave_pid << ", " << pkg.model_id << " " << pkg.version
-            << " via http://" << store_address << ")" << std::endl;
+            << " booting from " << boot_address << ")" << std::endl;
   EML_ASSIGN_OR_RETURN(nlohmann::json enclave_ready,
                        WaitReady(enclave_pid, p.enclave_ready, p.enclave_log, "enclave", deadline));
   const std::string enclave_address = StringField(enclave_ready, "address");
@@ -675,6 +690,7 @@ Result<int> StartStack(const UpFlags& flags, const StackPaths& p, std::vector<pi
                             {"address", host_address},
                             {"store_address", store_address},
                             {"egress_address", egress_address},
+                            {"boot_address", boot_address},
                             {"log", p.host_log.string()}}},
                           {"policy", p.policy.string()},
                           {"release_policy", p.release_policy.string()},

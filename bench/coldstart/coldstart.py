@@ -10,8 +10,10 @@ and ready file, and stops each once ready. Two cases:
               through the host's egress proxy;
   file_store  package straight from file://$EPHEMERALML_HOME/store, broker reached directly.
 
-Per case: the median (and min / max) of every cold_start_us step of the ready file, and the wall
-time from spawning the process to its ready file. Rows go to --out (JSON list) with the CPU,
+Per case: the median (and min / max) of every cold_start_us step of the ready file, the wall
+time from spawning the process to its ready file, and the CPU time (user + system, all threads,
+10 ms ticks) the process had used by then: on a shared machine the CPU time moves much less
+with the load than the wall times do. Rows go to --out (JSON list) with the CPU,
 core count, load average before and after, git commit and a timestamp.
 
 Usage: bench/coldstart/coldstart.py --build BUILD [--runs N] [--out FILE]
@@ -57,6 +59,13 @@ def git_commit(root):
         return "unknown"
 
 
+def cpu_us(pid):
+    """User + system CPU time of process pid so far (its threads, exited ones too), in us."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1_000_000 // os.sysconf("SC_CLK_TCK")
+
+
 def set_flag(argv, flag, value):
     """Returns argv with flag's value replaced (or, value None, the flag and its value removed)."""
     out = list(argv)
@@ -82,6 +91,7 @@ def boot_once(argv, work, index, log):
                 raise RuntimeError("enclave not ready in time")
             time.sleep(POLL_S)
         wall_us = int((time.monotonic() - start) * 1e6)
+        cpu_to_ready = cpu_us(proc.pid)
         with open(ready) as f:
             info = json.load(f)
     finally:
@@ -92,6 +102,7 @@ def boot_once(argv, work, index, log):
             os.remove(path)
     steps = dict(info["cold_start_us"])
     steps["wall_to_ready_us"] = wall_us
+    steps["cpu_to_ready_us"] = cpu_to_ready
     return steps
 
 
@@ -129,7 +140,12 @@ def main():
         with open(os.path.join(env["EPHEMERALML_HOME"], "run", "stack.json")) as f:
             stack = json.load(f)
         proxied = stack["enclave"]["argv"]
-        direct = set_flag(set_flag(proxied, "--store", stack["store"]), "--egress-proxy", None)
+        # `up` boots from the host's boot configuration (store and egress proxies on Unix
+        # sockets); the direct case names the same package with flags, read from the file store.
+        enclave = stack["enclave"]
+        direct = set_flag(proxied, "--boot-from", None) + [
+            "--store", stack["store"], "--model-id", enclave["model_id"],
+            "--model-version", enclave["model_version"], "--broker", stack["broker"]["url"]]
         common = {"model": stack["enclave"]["model_id"], "cpu": cpu_model(),
                   "cores": os.cpu_count(), "git_commit": git_commit(root),
                   "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

@@ -65,6 +65,7 @@
 
 #include "attest/policy.h"
 #include "attest/sim/sim_provider.h"
+#include "channel/address.h"
 #include "channel/net/net.h"
 #include "channel/transport.h"
 #include "client/session.h"
@@ -353,11 +354,7 @@ Result<std::unique_ptr<Enclave>> StartEnclave(const Flags& flags, const fs::path
 Result<std::unique_ptr<host::Relay>> StartRelay(const client::Endpoint& enclave,
                                                 client::Endpoint* via_host) {
   host::RelayOptions relay_options;
-  EML_ASSIGN_OR_RETURN(relay_options.enclave,
-                       host::ParseEnclaveAddress(enclave.kind == client::Endpoint::Kind::kUnix
-                                                     ? "unix:" + enclave.unix_path
-                                                     : "tcp:" + enclave.tcp.host + ":" +
-                                                           std::to_string(enclave.tcp.port)));
+  relay_options.enclave = enclave;  // client::Endpoint is a channel::Address
   relay_options.max_connections = 256;
   EML_ASSIGN_OR_RETURN(std::unique_ptr<host::Relay> relay, host::Relay::Start(relay_options));
   via_host->kind = client::Endpoint::Kind::kTcp;
@@ -477,19 +474,19 @@ class CountingStream final : public channel::Stream {
   ByteCounters* counters_;
 };
 
-class CountingListener final : public channel::net::Listener {
+class CountingListener final : public channel::Listener {
  public:
-  CountingListener(std::unique_ptr<channel::net::Listener> inner, ByteCounters* counters)
+  CountingListener(std::unique_ptr<channel::Listener> inner, ByteCounters* counters)
       : inner_(std::move(inner)), counters_(counters) {}
   Result<std::unique_ptr<channel::Stream>> Accept(int timeout_ms) override {
     EML_ASSIGN_OR_RETURN(std::unique_ptr<channel::Stream> stream, inner_->Accept(timeout_ms));
     return std::unique_ptr<channel::Stream>(
         std::make_unique<CountingStream>(std::move(stream), counters_));
   }
-  uint16_t port() const override { return inner_->port(); }
+  const channel::Address& bound() const override { return inner_->bound(); }
 
  private:
-  std::unique_ptr<channel::net::Listener> inner_;
+  std::unique_ptr<channel::Listener> inner_;
   ByteCounters* counters_;
 };
 
@@ -528,16 +525,11 @@ Result<std::unique_ptr<FakeEnclave>> StartFakeEnclave(const fs::path& dir, bool 
   server_options.max_sessions = 16;
   server_options.log = [](std::string_view) {};
   EML_ASSIGN_OR_RETURN(fake->server, enclave::Server::Create(fake->service.get(), server_options));
-  std::unique_ptr<channel::net::Listener> inner;
-  if (tcp) {
-    EML_ASSIGN_OR_RETURN(inner, channel::net::ListenTcp({"127.0.0.1", 0}));
-    fake->endpoint.kind = client::Endpoint::Kind::kTcp;
-    fake->endpoint.tcp = {"127.0.0.1", inner->port()};
-  } else {
-    EML_ASSIGN_OR_RETURN(inner, channel::net::ListenUnix((dir / "fake.sock").string()));
-    fake->endpoint.kind = client::Endpoint::Kind::kUnix;
-    fake->endpoint.unix_path = (dir / "fake.sock").string();
-  }
+  EML_ASSIGN_OR_RETURN(
+      const channel::Address address,
+      channel::ParseAddress(tcp ? "tcp:127.0.0.1:0" : "unix:" + (dir / "fake.sock").string()));
+  EML_ASSIGN_OR_RETURN(std::unique_ptr<channel::Listener> inner, channel::Listen(address));
+  fake->endpoint = inner->bound();
   EML_RETURN_IF_ERROR(
       fake->server->Start(std::make_unique<CountingListener>(std::move(inner), &fake->counters)));
   const air::Measurements& m = fake->source->measurements();

@@ -5,14 +5,12 @@
 #include <utility>
 
 #include "channel/mock_attestation.h"
+#include "channel/net/net.h"
 #include "crypto/hash.h"
 #include "protocol/messages.h"
 
 namespace eml::client {
 namespace {
-
-constexpr std::string_view kTcpPrefix = "tcp:";
-constexpr std::string_view kUnixPrefix = "unix:";
 
 int64_t SystemNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -43,35 +41,19 @@ Status CheckNonce(const std::optional<std::vector<uint8_t>>& nonce) {
 
 Result<Endpoint> ParseEndpoint(std::string_view text) {
   Endpoint out;
-  if (text.starts_with(kUnixPrefix)) {
-    out.kind = Endpoint::Kind::kUnix;
-    out.unix_path = std::string(text.substr(kUnixPrefix.size()));
-    if (out.unix_path.empty() || out.unix_path.find('\0') != std::string::npos) {
-      return Error{ErrorCode::kChannelBadAddress, "unix: needs a socket path"};
-    }
-    return out;
+  if (text.starts_with("tcp:") || text.starts_with("unix:") || text.starts_with("vsock:")) {
+    EML_ASSIGN_OR_RETURN(out, channel::ParseAddress(text));
+  } else {
+    EML_ASSIGN_OR_RETURN(out.tcp, channel::net::ParseHostPort(text));
   }
-  if (text.starts_with(kTcpPrefix)) {
-    text.remove_prefix(kTcpPrefix.size());
-  }
-  EML_ASSIGN_OR_RETURN(out.tcp, channel::net::ParseHostPort(text));
-  if (out.tcp.port == 0) {
+  if ((out.kind == Endpoint::Kind::kTcp && out.tcp.port == 0) ||
+      (out.kind == Endpoint::Kind::kVsock && out.vsock.port == 0)) {
     return Error{ErrorCode::kChannelBadAddress, "port 0 is not a destination"};
   }
   return out;
 }
 
-std::string EndpointToString(const Endpoint& endpoint) {
-  switch (endpoint.kind) {
-    case Endpoint::Kind::kUnix:
-      return "unix:" + endpoint.unix_path;
-    case Endpoint::Kind::kTcp:
-      break;
-  }
-  const bool v6 = endpoint.tcp.host.find(':') != std::string::npos;
-  return "tcp:" + (v6 ? "[" + endpoint.tcp.host + "]" : endpoint.tcp.host) + ":" +
-         std::to_string(endpoint.tcp.port);
-}
+std::string EndpointToString(const Endpoint& endpoint) { return channel::FormatAddress(endpoint); }
 
 Result<channel::AttestedBinding> PolicyChannelVerifier::Verify(std::span<const uint8_t> document) {
   attested_.reset();
@@ -125,19 +107,8 @@ Result<std::unique_ptr<Session>> Session::Connect(const Endpoint& endpoint,
   if (options.policy == nullptr) {
     return Error{ErrorCode::kInvalidArgument, "ClientOptions.policy is required"};
   }
-  std::unique_ptr<channel::Stream> stream;
-  switch (endpoint.kind) {
-    case Endpoint::Kind::kTcp: {
-      EML_ASSIGN_OR_RETURN(stream,
-                           channel::net::ConnectTcp(endpoint.tcp, options.connect_timeout_ms));
-      break;
-    }
-    case Endpoint::Kind::kUnix: {
-      EML_ASSIGN_OR_RETURN(
-          stream, channel::net::ConnectUnix(endpoint.unix_path, options.connect_timeout_ms));
-      break;
-    }
-  }
+  EML_ASSIGN_OR_RETURN(std::unique_ptr<channel::Stream> stream,
+                       channel::Connect(endpoint, options.connect_timeout_ms));
   return Start(std::move(stream), options);
 }
 

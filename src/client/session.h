@@ -44,7 +44,7 @@
 
 #include "attest/policy.h"
 #include "attest/verifier.h"
-#include "channel/net/net.h"
+#include "channel/address.h"
 #include "channel/transport.h"
 #include "client/receipt_check.h"
 #include "common/result.h"
@@ -56,17 +56,13 @@ inline constexpr int kDefaultConnectTimeoutMs = 10'000;
 inline constexpr int kDefaultRequestTimeoutMs = 120'000;
 
 // Endpoint: where the enclave (or the host relaying to it) listens.
-struct Endpoint {
-  enum class Kind { kTcp, kUnix };
-  Kind kind = Kind::kTcp;
-  channel::net::HostPort tcp;
-  std::string unix_path;
-};
+using Endpoint = channel::Address;
 
-// ParseEndpoint accepts "HOST:PORT", "[V6]:PORT", "tcp:HOST:PORT" and "unix:PATH" (HOST an IP
-// literal or "localhost"). Errors: kChannelBadAddress.
+// ParseEndpoint accepts a channel address (channel/address.h: "tcp:HOST:PORT", "unix:PATH",
+// "vsock:CID:PORT") or "HOST:PORT" / "[V6]:PORT" for "tcp:..." (HOST an IP literal or
+// "localhost"); port 0 is refused. Errors: kChannelBadAddress.
 Result<Endpoint> ParseEndpoint(std::string_view text);
-// EndpointToString renders "tcp:HOST:PORT" or "unix:PATH".
+// EndpointToString renders the canonical channel address (channel::FormatAddress).
 std::string EndpointToString(const Endpoint& endpoint);
 
 struct ClientOptions {

@@ -261,10 +261,15 @@ TEST(EndpointTest, ParsesTcpAndUnixForms) {
   ASSERT_TRUE(unix_socket.has_value());
   EXPECT_EQ(unix_socket->kind, Endpoint::Kind::kUnix);
   EXPECT_EQ(EndpointToString(*unix_socket), "unix:/run/eml.sock");
+  Result<Endpoint> vsock = ParseEndpoint("vsock:16:5000");
+  ASSERT_TRUE(vsock.has_value());
+  EXPECT_EQ(vsock->kind, Endpoint::Kind::kVsock);
+  EXPECT_EQ(EndpointToString(*vsock), "vsock:16:5000");
 }
 
 TEST(EndpointTest, RefusesMalformedAddresses) {
-  for (const char* bad : {"", "unix:", "127.0.0.1", "127.0.0.1:0", "host:99999", "tcp:"}) {
+  for (const char* bad : {"", "unix:", "127.0.0.1", "127.0.0.1:0", "host:99999",
+                          "tcp:", "tcp:127.0.0.1:0", "vsock:16:0", "vsock:16"}) {
     EXPECT_THAT(ParseEndpoint(bad), HasError(ErrorCode::kChannelBadAddress)) << bad;
   }
 }
@@ -272,7 +277,9 @@ TEST(EndpointTest, RefusesMalformedAddresses) {
 TEST(ConnectTest, RequiresAPolicy) {
   Result<Endpoint> endpoint = ParseEndpoint("127.0.0.1:9");
   ASSERT_TRUE(endpoint.has_value());
-  EXPECT_THAT(Connect(*endpoint, {}), HasError(ErrorCode::kInvalidArgument));
+  // ClientOptions spelled out: with `{}` argument-dependent lookup would also find
+  // channel::Connect(const Address&, int timeout_ms), a better match.
+  EXPECT_THAT(Connect(*endpoint, ClientOptions{}), HasError(ErrorCode::kInvalidArgument));
 }
 
 }  // namespace

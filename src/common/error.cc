@@ -600,6 +600,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "BOOT_KEY_DENIED";
     case ErrorCode::kBootBrokerUnavailable:
       return "BOOT_BROKER_UNAVAILABLE";
+    case ErrorCode::kBootKeyBadRequest:
+      return "BOOT_KEY_BAD_REQUEST";
     // Session client.
     case ErrorCode::kClientBadUserData:
       return "CLIENT_BAD_USER_DATA";
@@ -814,6 +816,10 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "KMS_KEY_FILE_MISMATCH";
     case ErrorCode::kKmsNotKmsKey:
       return "KMS_NOT_KMS_KEY";
+    case ErrorCode::kBootConfigMalformed:
+      return "BOOT_CONFIG_MALFORMED";
+    case ErrorCode::kBootConfigUnreachable:
+      return "BOOT_CONFIG_UNREACHABLE";
   }
   return "UNKNOWN_ERROR";
 }

@@ -335,6 +335,7 @@ enum class ErrorCode : uint16_t {
   kBootEngineFailed = 1034,       // The engine rejects the verified model files.
   kBootKeyDenied = 1035,          // The key broker refused to release the data key (final).
   kBootBrokerUnavailable = 1036,  // The key broker cannot be reached, even after retries.
+  kBootKeyBadRequest = 1037,      // The key broker rejected the request (4xx other than 403).
 
   // Session client (1050-1079).
   kClientBadUserData = 1050,             // The attested user_data is missing or malformed.
@@ -457,6 +458,9 @@ enum class ErrorCode : uint16_t {
   kKmsKeyFileMalformed = 1240,  // kms-key.json is not the canonical key file (version 1).
   kKmsKeyFileMismatch = 1241,   // kms-key.json differs from the signed manifest's entry or key.
   kKmsNotKmsKey = 1242,         // The manifest's key_id is not "kms:" and a KMS key ARN.
+  // Boot configuration from the host (enclave/boot_config.h): 1250-1259.
+  kBootConfigMalformed = 1250,    // The host's boot configuration is not the strict JSON document.
+  kBootConfigUnreachable = 1251,  // The host's boot configuration could not be read after retries.
 };
 
 // ErrorCodeName returns the stable upper-snake name of `code` (e.g. "CBOR_TRAILING_BYTES").

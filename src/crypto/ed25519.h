@@ -5,7 +5,7 @@
 // the 8 torsion points, any encoding); signatures whose S is not canonical (S >= L); and
 // signatures whose R is of small order or not canonically encoded. These rules make a
 // signature non-malleable and stop a key from "verifying" for many messages. Verification is
-// cofactorless ([S]B == R + [k]A, compared as encodings), done by OpenSSL after our checks.
+// cofactorless ([S]B == R + [k]A, compared as encodings), done by libsodium after our checks.
 //
 // Posture: Ed25519PublicKey::FromBytes and Verify take untrusted bytes (keys from receipts and
 // manifests, signatures from anyone); fixed sizes only, no parsing beyond length checks.
@@ -22,7 +22,6 @@
 #include "common/check.h"
 #include "common/result.h"
 #include "common/secret_bytes.h"
-#include "crypto/openssl_handle.h"
 
 namespace eml::crypto {
 
@@ -47,12 +46,11 @@ class Ed25519PublicKey {
   Status Verify(std::span<const uint8_t> message, std::span<const uint8_t> signature) const;
 
  private:
-  Ed25519PublicKey(const std::array<uint8_t, kEd25519PublicKeySize>& bytes, internal::PkeyRef pkey)
-      : bytes_(bytes), pkey_(std::move(pkey)) {}
+  explicit Ed25519PublicKey(const std::array<uint8_t, kEd25519PublicKeySize>& bytes)
+      : bytes_(bytes) {}
   friend class Ed25519PrivateKey;
 
   std::array<uint8_t, kEd25519PublicKeySize> bytes_;
-  internal::PkeyRef pkey_;
 };
 
 class Ed25519PrivateKey {
@@ -70,15 +68,15 @@ class Ed25519PrivateKey {
 
   const Ed25519PublicKey& public_key() const EML_LIFETIME_BOUND { return public_key_; }
 
-  // Sign returns the deterministic 64-byte signature of `message`. Cannot fail (an OpenSSL
+  // Sign returns the deterministic 64-byte signature of `message`. Cannot fail (a library
   // failure here stops the process with EML_CHECK; it would mean a broken library).
   std::array<uint8_t, kEd25519SignatureSize> Sign(std::span<const uint8_t> message) const;
 
  private:
-  Ed25519PrivateKey(internal::PkeyRef pkey, Ed25519PublicKey public_key)
-      : pkey_(std::move(pkey)), public_key_(std::move(public_key)) {}
+  Ed25519PrivateKey(SecretBytes secret, Ed25519PublicKey public_key)
+      : secret_(std::move(secret)), public_key_(std::move(public_key)) {}
 
-  internal::PkeyRef pkey_;
+  SecretBytes secret_;  // libsodium's form: seed || public key
   Ed25519PublicKey public_key_;
 };
 

@@ -14,9 +14,6 @@
 namespace eml::enclave {
 namespace {
 
-constexpr std::string_view kTcpPrefix = "tcp:";
-constexpr std::string_view kUnixPrefix = "unix:";
-
 Status WriteAll(int fd, std::string_view contents) {
   size_t written = 0;
   while (written < contents.size()) {
@@ -34,49 +31,12 @@ Status WriteAll(int fd, std::string_view contents) {
 
 }  // namespace
 
-Result<ListenAddress> ParseListenAddress(std::string_view text) {
-  ListenAddress address;
-  if (text.starts_with(kTcpPrefix)) {
-    Result<channel::net::HostPort> host_port =
-        channel::net::ParseHostPort(text.substr(kTcpPrefix.size()));
-    if (!host_port.has_value()) {
-      return Error{ErrorCode::kEnclaveBadConfig,
-                   "--listen tcp:HOST:PORT: " + ToString(host_port.error())};
-    }
-    address.kind = ListenAddress::Kind::kTcp;
-    address.tcp = *std::move(host_port);
-    return address;
+Result<channel::Address> ParseListenAddress(std::string_view text) {
+  Result<channel::Address> address = channel::ParseAddress(text);
+  if (!address.has_value()) {
+    return Error{ErrorCode::kEnclaveBadConfig, "--listen: " + ToString(address.error())};
   }
-  if (text.starts_with(kUnixPrefix) && text.size() > kUnixPrefix.size()) {
-    address.kind = ListenAddress::Kind::kUnix;
-    address.unix_path = std::string(text.substr(kUnixPrefix.size()));
-    return address;
-  }
-  return Error{ErrorCode::kEnclaveBadConfig, "--listen wants tcp:HOST:PORT or unix:PATH"};
-}
-
-Result<std::unique_ptr<channel::net::Listener>> Listen(const ListenAddress& address) {
-  switch (address.kind) {
-    case ListenAddress::Kind::kTcp:
-      return channel::net::ListenTcp(address.tcp);
-    case ListenAddress::Kind::kUnix:
-      return channel::net::ListenUnix(address.unix_path);
-  }
-  return Error{ErrorCode::kEnclaveBadConfig, "unknown address kind"};
-}
-
-std::string FormatListenAddress(const ListenAddress& address, uint16_t bound_port) {
-  switch (address.kind) {
-    case ListenAddress::Kind::kTcp: {
-      const std::string& host = address.tcp.host;
-      const bool v6 = host.find(':') != std::string::npos;
-      return std::string(kTcpPrefix) + (v6 ? "[" + host + "]" : host) + ":" +
-             std::to_string(bound_port);
-    }
-    case ListenAddress::Kind::kUnix:
-      return std::string(kUnixPrefix) + address.unix_path;
-  }
-  return "";
+  return address;
 }
 
 std::string MeasuredConfigJson(const MeasuredConfig& config) {

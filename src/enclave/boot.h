@@ -32,28 +32,16 @@
 #include <vector>
 
 #include "air/claims.h"
-#include "channel/net/net.h"
+#include "channel/address.h"
 #include "common/result.h"
 
 namespace eml::enclave {
 
-struct ListenAddress {
-  enum class Kind { kTcp, kUnix };
-  Kind kind = Kind::kTcp;
-  channel::net::HostPort tcp;  // kTcp
-  std::string unix_path;       // kUnix
-};
-
-// ParseListenAddress parses "tcp:HOST:PORT" (HOST an IP literal, [v6] or localhost) or
-// "unix:PATH". Errors: kEnclaveBadConfig.
-Result<ListenAddress> ParseListenAddress(std::string_view text);
-
-// Listen opens the listener. Errors: channel::net's (kChannelBadAddress, kChannelIoError).
-Result<std::unique_ptr<channel::net::Listener>> Listen(const ListenAddress& address);
-
-// FormatListenAddress renders the address clients use: "tcp:HOST:PORT" with the bound port (IPv6
-// hosts in brackets), or "unix:PATH".
-std::string FormatListenAddress(const ListenAddress& address, uint16_t bound_port);
+// ParseListenAddress parses --listen: a channel address (channel/address.h: "tcp:HOST:PORT" with
+// HOST an IP literal, [v6] or localhost, "unix:PATH" or "vsock:CID:PORT"; port 0 picks one).
+// Listen with channel::Listen; the ready file's address is channel::FormatAddress of the
+// listener's bound(). Errors: kEnclaveBadConfig.
+Result<channel::Address> ParseListenAddress(std::string_view text);
 
 struct MeasuredConfig {
   std::string platform;  // "sim"
@@ -81,7 +69,7 @@ std::string MeasurementsJson(const std::map<uint32_t, std::vector<uint8_t>>& pcr
                              const std::string& sim_root);
 
 struct ReadyInfo {
-  std::string address;                            // FormatListenAddress
+  std::string address;                            // channel::FormatAddress
   std::string platform;                           // "sim"
   std::string sim_root;                           // path of the sim root certificate (PEM)
   std::map<uint32_t, std::vector<uint8_t>> pcrs;  // 0, 1, 2

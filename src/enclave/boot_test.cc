@@ -14,25 +14,27 @@ namespace {
 using ::eml::testing::HasError;
 using ::eml::testing::IsOk;
 
-TEST(ListenAddressTest, ParsesTcpAndUnix) {
-  Result<ListenAddress> tcp = ParseListenAddress("tcp:127.0.0.1:9000");
+TEST(ListenAddressTest, ParsesChannelAddresses) {
+  Result<channel::Address> tcp = ParseListenAddress("tcp:127.0.0.1:9000");
   ASSERT_THAT(tcp, IsOk());
-  EXPECT_EQ(tcp->kind, ListenAddress::Kind::kTcp);
+  EXPECT_EQ(tcp->kind, channel::Address::Kind::kTcp);
   EXPECT_EQ(tcp->tcp.host, "127.0.0.1");
   EXPECT_EQ(tcp->tcp.port, 9000);
-  EXPECT_EQ(FormatListenAddress(*tcp, 40123), "tcp:127.0.0.1:40123");
-  Result<ListenAddress> v6 = ParseListenAddress("tcp:[::1]:0");
+  Result<channel::Address> v6 = ParseListenAddress("tcp:[::1]:0");
   ASSERT_THAT(v6, IsOk());
-  EXPECT_EQ(FormatListenAddress(*v6, 5), "tcp:[::1]:5");
-  Result<ListenAddress> unix_socket = ParseListenAddress("unix:/tmp/x.sock");
+  EXPECT_EQ(channel::FormatAddress(*v6), "tcp:[::1]:0");
+  Result<channel::Address> unix_socket = ParseListenAddress("unix:/tmp/x.sock");
   ASSERT_THAT(unix_socket, IsOk());
-  EXPECT_EQ(unix_socket->kind, ListenAddress::Kind::kUnix);
-  EXPECT_EQ(FormatListenAddress(*unix_socket, 0), "unix:/tmp/x.sock");
+  EXPECT_EQ(unix_socket->kind, channel::Address::Kind::kUnix);
+  Result<channel::Address> vsock = ParseListenAddress("vsock:4294967295:5000");
+  ASSERT_THAT(vsock, IsOk());
+  EXPECT_EQ(vsock->kind, channel::Address::Kind::kVsock);
+  EXPECT_EQ(vsock->vsock.port, 5000u);
 }
 
 TEST(ListenAddressTest, RejectsOtherForms) {
-  for (const char* bad : {"127.0.0.1:9000", "tcp:", "tcp:host-name:1", "unix:", "vsock:3:5000",
-                          "tcp:127.0.0.1:99999"}) {
+  for (const char* bad : {"127.0.0.1:9000", "tcp:", "tcp:host-name:1", "unix:", "vsock:3",
+                          "vsock://3:5000", "tcp:127.0.0.1:99999"}) {
     EXPECT_THAT(ParseListenAddress(bad), HasError(ErrorCode::kEnclaveBadConfig)) << bad;
   }
 }

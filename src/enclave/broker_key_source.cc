@@ -13,7 +13,7 @@
 #include "crypto/hpke.h"
 #include "crypto/x25519.h"
 #include "keys/http/api.h"
-#include "keys/key_broker.h"
+#include "keys/release_info.h"
 
 namespace eml::enclave {
 namespace {
@@ -157,10 +157,12 @@ class OneAttempt {
     if (status >= 400 && status <= 499) {
       Result<api::ErrorAnswer> refusal = api::ParseErrorAnswer(response->body);
       if (refusal.has_value()) {
-        return Error{ErrorCode::kBootKeyDenied, what + ": broker refused (HTTP " +
-                                                    std::to_string(status) + ") " + refusal->name +
-                                                    " (" + std::to_string(refusal->code) +
-                                                    "): " + refusal->message};
+        // 403 is the policy's denial; any other 4xx says the request itself is wrong (unknown
+        // key, malformed body): a configuration to fix, not a policy decision.
+        return Error{status == 403 ? ErrorCode::kBootKeyDenied : ErrorCode::kBootKeyBadRequest,
+                     what + ": broker refused (HTTP " + std::to_string(status) + ") " +
+                         refusal->name + " (" + std::to_string(refusal->code) +
+                         "): " + refusal->message};
       }
     }
     return Error{ErrorCode::kReleaseUnexpectedStatus,
@@ -185,8 +187,8 @@ Result<std::unique_ptr<BrokerDataKeySource>> BrokerDataKeySource::Create(
   if (options.broker_url.back() == '/') {
     options.broker_url.pop_back();
   }
-  if (!options.proxy.empty() && !StartsWith(options.proxy, "http://")) {
-    return BadConfig("--egress-proxy wants an http://HOST:PORT URL");
+  if (!options.proxy.empty() && !http::CheckProxy(options.proxy).has_value()) {
+    return BadConfig("--egress-proxy wants http://HOST:PORT, unix:PATH or vsock:CID:PORT");
   }
   if (options.attempts < 1 || options.attempts > kMaxBrokerAttempts ||
       options.backoff.count() < 0 || options.backoff > kMaxBrokerBackoff ||

@@ -17,9 +17,12 @@
 // from step 2 after a doubling backoff, at most `attempts` times in all; a denial is final.
 //
 // Errors of DataKey (details are one line; never key bytes):
-//   kBootKeyDenied           the broker refused (any 4xx error answer, 403 for a policy
-//                            denial); the detail names the broker's code, e.g.
-//                            BROKER_MEASUREMENT_MISMATCH, and its message;
+//   kBootKeyDenied           the broker denied the release (a 403 error answer: the policy, a
+//                            revoked key, a stale or replayed challenge); the detail names the
+//                            broker's code, e.g. BROKER_MEASUREMENT_MISMATCH, and its message;
+//   kBootKeyBadRequest  the broker rejected the request with another 4xx error answer
+//                            (400 malformed, 404 unknown key, 409, ...): a misconfiguration,
+//                            named in the detail like a denial;
 //   kBootBrokerUnavailable   every attempt failed in transport or with a 5xx answer;
 //   kReleaseBadAnswer        an answer is not the expected JSON (or is too large);
 //   kReleaseUnexpectedStatus an answer's status is neither 200, a 4xx error answer nor 5xx;
@@ -55,7 +58,8 @@ struct BrokerClientOptions {
   // broker_url: "http://HOST:PORT" or "https://HOST:PORT" (a trailing '/' is dropped); the
   // routes are appended to it.
   std::string broker_url;
-  // proxy: "http://HOST:PORT" of the host's CONNECT egress proxy; empty: connect directly.
+  // proxy: "http://HOST:PORT", "unix:PATH" or "vsock:CID:PORT" of the host's CONNECT egress proxy
+  // (http::Request::proxy); empty: connect directly.
   std::string proxy;
   // ca_file: PEM bundle for an https broker instead of the system's trust store.
   std::string ca_file;
@@ -72,7 +76,7 @@ struct BrokerClientOptions {
 class BrokerDataKeySource final : public DataKeySource {
  public:
   // Create checks the options and makes the HTTP client. `evidence` must outlive the source.
-  // Errors: kEnclaveBadConfig (a URL that is not http(s)://, a proxy that is not http://,
+  // Errors: kEnclaveBadConfig (a URL that is not http(s)://, a proxy http::CheckProxy refuses,
   // attempts / backoff / timeouts out of range), kHttpLibraryFailure.
   static Result<std::unique_ptr<BrokerDataKeySource>> Create(const EvidenceSource* evidence,
                                                              BrokerClientOptions options);

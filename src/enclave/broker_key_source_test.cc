@@ -30,6 +30,7 @@
 #include "crypto/x25519.h"
 #include "enclave/evidence.h"
 #include "enclave/model_boot.h"
+#include "host/egress_proxy.h"
 #include "http/http_client.h"
 #include "http/testing/loopback_server.h"
 #include "keys/http/server.h"
@@ -282,6 +283,33 @@ TEST_F(BrokerKeySourceTest, DataKeyEqualsTheRegisteredKey) {
                                  g_package->dek.Reveal(InsecureSecretAccess::Get())));
 }
 
+// The enclave's way out on Nitro: the host's egress proxy on a socket (here a Unix socket; VSock
+// takes the same path), named by --egress-proxy unix:PATH.
+TEST_F(BrokerKeySourceTest, KeyIsReleasedThroughTheEgressProxyOnAUnixSocket) {
+  Register(Policy());
+  char dir[] = "/tmp/eml-egress-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  host::EgressProxyOptions egress;
+  egress.listen.kind = channel::Address::Kind::kUnix;
+  egress.listen.unix_path = std::string(dir) + "/egress.sock";
+  egress.allow = {"127.0.0.1:" + std::to_string(server_->port())};
+  Result<std::unique_ptr<host::EgressProxy>> proxy = host::EgressProxy::Start(egress);
+  ASSERT_THAT(proxy, IsOk());
+  BrokerClientOptions options = Options(BrokerUrl());
+  options.proxy = (*proxy)->address();
+  Result<std::unique_ptr<BrokerDataKeySource>> source =
+      BrokerDataKeySource::Create(evidence_.get(), options);
+  ASSERT_THAT(source, IsOk());
+  Result<SecretBytes> key = (*source)->DataKey(Manifest());
+  ASSERT_THAT(key, IsOk());
+  EXPECT_TRUE(ConstantTimeEquals(key->Reveal(InsecureSecretAccess::Get()),
+                                 g_package->dek.Reveal(InsecureSecretAccess::Get())));
+  EXPECT_TRUE(LastRelease().allowed);
+  EXPECT_GE((*proxy)->Stats().accepted, 1u);  // the challenge and the release went through it
+  (*proxy)->Stop();
+  fs::remove_all(dir);
+}
+
 TEST_F(BrokerKeySourceTest, AnotherPcr1IsDeniedWithTheBrokersCode) {
   const auto other_pcr1 = crypto::Sha384(AsBytes("another enclave configuration"));
   Register(Policy(std::vector<uint8_t>(other_pcr1.begin(), other_pcr1.end())));
@@ -315,8 +343,16 @@ TEST_F(BrokerKeySourceTest, RevokedKeyIsDenied) {
   EXPECT_TRUE(sleeps_.empty());
 }
 
-TEST_F(BrokerKeySourceTest, UnregisteredKeyIsDenied) {
-  EXPECT_THAT(Source(BrokerUrl())->DataKey(Manifest()), HasError(ErrorCode::kBootKeyDenied));
+TEST_F(BrokerKeySourceTest, UnregisteredKeyIsARejectedRequestNotADenial) {
+  std::unique_ptr<BrokerDataKeySource> source = Source(BrokerUrl());
+  Result<SecretBytes> key = source->DataKey(Manifest());
+  ASSERT_THAT(key, HasError(ErrorCode::kBootKeyBadRequest));  // HTTP 404
+  EXPECT_THAT(key.error().detail, HasSubstr("BROKER_UNKNOWN_KEY"));
+  EXPECT_THAT(key.error().detail, HasSubstr("HTTP 404"));
+  EXPECT_TRUE(sleeps_.empty());  // final, like a denial
+  // BootModel passes it through with its own exit code.
+  EXPECT_THAT(Boot(*source), HasError(ErrorCode::kBootKeyBadRequest));
+  EXPECT_EQ(BootExitCode(ErrorCode::kBootKeyBadRequest), 23);
 }
 
 TEST_F(BrokerKeySourceTest, ClosedPortIsUnavailableAfterEveryAttempt) {
@@ -432,6 +468,11 @@ TEST_F(BrokerKeySourceTest, CreateChecksTheOptions) {
   proxy.proxy = "socks5://127.0.0.1:1";
   EXPECT_THAT(BrokerDataKeySource::Create(evidence_.get(), proxy),
               HasError(ErrorCode::kEnclaveBadConfig));
+  proxy.proxy = "unix:";
+  EXPECT_THAT(BrokerDataKeySource::Create(evidence_.get(), proxy),
+              HasError(ErrorCode::kEnclaveBadConfig));
+  proxy.proxy = "vsock:3:3128";
+  EXPECT_THAT(BrokerDataKeySource::Create(evidence_.get(), proxy), IsOk());
 }
 
 }  // namespace

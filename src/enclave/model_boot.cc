@@ -6,15 +6,18 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <future>
 #include <iterator>
 #include <optional>
 #include <span>
+#include <system_error>
 #include <thread>
 
 #include "common/checked_math.h"
 #include "crypto/hash.h"
 #include "crypto/stream_aead.h"
 #include "enclave/locked_buffer.h"
+#include "model/model_directory.h"
 
 namespace eml::enclave {
 namespace {
@@ -39,6 +42,44 @@ class ScopedTimer {
   Clock::time_point start_;
 };
 
+// HashBehind feeds plaintext to a SHA-256 hasher on a second thread, one piece behind the
+// decryption: piece k (just written, still in the shared cache) is hashed while piece k + 1 is
+// fetched and decrypted. Pieces reach the hasher in order; Wait returns once the last one is in.
+// The destructor waits too, so the thread never outlives the buffer it reads. Time spent hashing
+// is added to *hash_us (which only the hashing thread touches until Wait returns).
+class HashBehind {
+ public:
+  HashBehind(crypto::Sha256Hasher& hasher, uint64_t* hash_us)
+      : hasher_(hasher), hash_us_(hash_us) {}
+  ~HashBehind() { Wait(); }
+  HashBehind(const HashBehind&) = delete;
+  HashBehind& operator=(const HashBehind&) = delete;
+
+  void Add(std::span<const uint8_t> piece) {
+    Wait();
+    try {
+      pending_ = std::async(std::launch::async, [this, piece] { Update(piece); });
+    } catch (const std::system_error&) {
+      Update(piece);  // no thread to be had: hash on this one
+    }
+  }
+  void Wait() {
+    if (pending_.valid()) {
+      pending_.get();
+    }
+  }
+
+ private:
+  void Update(std::span<const uint8_t> piece) {
+    ScopedTimer timer(hash_us_);
+    hasher_.Update(piece);
+  }
+
+  crypto::Sha256Hasher& hasher_;
+  uint64_t* hash_us_;
+  std::future<void> pending_;
+};
+
 // IsTransient: store errors worth another attempt (the transport, not the content, failed).
 bool IsTransient(ErrorCode code) {
   return code == ErrorCode::kIoError || code == ErrorCode::kHttpConnect ||
@@ -57,6 +98,10 @@ struct Plan {
   const model::ManifestFile* config = nullptr;
   const model::ManifestFile* tokenizer = nullptr;
   const model::ManifestFile* weights = nullptr;
+  // The pipeline files, when the manifest lists modules.json; the pooling file's name is known
+  // only once modules.json is read (LoadPipeline adds it).
+  const model::ManifestFile* modules = nullptr;
+  const model::ManifestFile* sentence_bert = nullptr;
   uint64_t total_bytes = 0;
   bool needs_key = false;
 };
@@ -84,11 +129,28 @@ class Booter {
 
   Result<model::VerifiedManifest> FetchManifest();
   Result<Plan> PlanFiles(const model::VerifiedManifest& verified) const;
+  // AddToPlan counts `file` against max_model_bytes and checks its segment size.
+  Status AddToPlan(const model::Manifest& manifest, const model::ManifestFile& file,
+                   Plan& plan) const;
+  // LoadPipeline reads the pipeline files (modules.json, the pooling module's config.json and
+  // sentence_bert_config.json) under the rule of model::ModelDirectory::Open: nullopt when the
+  // manifest lists no modules.json. Fetches the key first when only the pooling file needs it.
+  Result<std::optional<model::SentenceEmbeddingConfig>> LoadPipeline(
+      const model::VerifiedManifest& verified, Plan& plan, SecretBytes& dek);
   Result<SecretBytes> FetchKey(const model::VerifiedManifest& verified);
   Result<LockedBuffer> LoadFile(const model::ManifestFile& file, const SecretBytes& dek);
-  Status ReadPlain(const model::ManifestFile& file, LockedBuffer& out);
-  Status ReadEncrypted(const model::ManifestFile& file, const SecretBytes& dek, LockedBuffer& out);
-  Status CheckDigest(const model::ManifestFile& file, const LockedBuffer& buffer);
+  // ReadPlain and ReadEncrypted fill `out` and feed each piece of plaintext to `hasher` right
+  // after writing it (one pass, while the bytes are in cache; ReadEncrypted hashes each read's
+  // plaintext on a second thread while it fetches and decrypts the next, see HashBehind).
+  Status ReadPlain(const model::ManifestFile& file, LockedBuffer& out,
+                   crypto::Sha256Hasher& hasher);
+  Status ReadEncrypted(const model::ManifestFile& file, const SecretBytes& dek, LockedBuffer& out,
+                       crypto::Sha256Hasher& hasher);
+  void Hash(crypto::Sha256Hasher& hasher, std::span<const uint8_t> plaintext) {
+    ScopedTimer timer(&timings_.hash_us);
+    hasher.Update(plaintext);
+  }
+  Status CheckDigest(const model::ManifestFile& file, crypto::Sha256Hasher& hasher);
   void Report(std::string_view step, std::string_view file, uint64_t done, uint64_t total) const {
     if (progress_) {
       progress_(BootProgress{step, file, done, total});
@@ -215,29 +277,46 @@ Result<Plan> Booter::PlanFiles(const model::VerifiedManifest& verified) const {
     return Error{ErrorCode::kBootBadManifest,
                  "the manifest lacks config.json, tokenizer.json or a weights file"};
   }
+  plan.modules = verified.Find(model::kModulesFileName);
+  if (plan.modules != nullptr) {
+    plan.sentence_bert = verified.Find(model::kSentenceBertConfigFileName);
+    if (plan.sentence_bert == nullptr) {
+      return Error{ErrorCode::kBootBadManifest,
+                   "the manifest lists modules.json but not sentence_bert_config.json"};
+    }
+  }
   if (manifest.model_hash_scheme != air::kSchemeSha256Single) {
     return Error{ErrorCode::kBootBadManifest,
                  "model_hash_scheme " + manifest.model_hash_scheme + " cannot be booted"};
   }
-  for (const model::ManifestFile* file : {plan.config, plan.tokenizer, plan.weights}) {
-    size_t sum = 0;
-    if (file->size > SIZE_MAX ||
-        !CheckedAdd(static_cast<size_t>(plan.total_bytes), static_cast<size_t>(file->size), &sum) ||
-        sum > request_.max_model_bytes) {
-      return Error{ErrorCode::kBootModelTooLarge,
-                   "model " + manifest.model_id + "/" + manifest.version + " needs more than " +
-                       std::to_string(request_.max_model_bytes) + " bytes (max_model_bytes)"};
-    }
-    plan.total_bytes = sum;
-    plan.needs_key = plan.needs_key || file->encryption.has_value();
-    if (file->encryption.has_value() &&
-        file->encryption->segment_size > crypto::kDefaultMaxSegmentSize) {
-      return Error{ErrorCode::kBootBadManifest, file->name + ": segment size above " +
-                                                    std::to_string(crypto::kDefaultMaxSegmentSize) +
-                                                    " bytes"};
+  for (const model::ManifestFile* file :
+       {plan.config, plan.tokenizer, plan.weights, plan.modules, plan.sentence_bert}) {
+    if (file != nullptr) {
+      EML_RETURN_IF_ERROR(AddToPlan(manifest, *file, plan));
     }
   }
   return plan;
+}
+
+Status Booter::AddToPlan(const model::Manifest& manifest, const model::ManifestFile& file,
+                         Plan& plan) const {
+  size_t sum = 0;
+  if (file.size > SIZE_MAX ||
+      !CheckedAdd(static_cast<size_t>(plan.total_bytes), static_cast<size_t>(file.size), &sum) ||
+      sum > request_.max_model_bytes) {
+    return Error{ErrorCode::kBootModelTooLarge,
+                 "model " + manifest.model_id + "/" + manifest.version + " needs more than " +
+                     std::to_string(request_.max_model_bytes) + " bytes (max_model_bytes)"};
+  }
+  plan.total_bytes = sum;
+  plan.needs_key = plan.needs_key || file.encryption.has_value();
+  if (file.encryption.has_value() &&
+      file.encryption->segment_size > crypto::kDefaultMaxSegmentSize) {
+    return Error{ErrorCode::kBootBadManifest, file.name + ": segment size above " +
+                                                  std::to_string(crypto::kDefaultMaxSegmentSize) +
+                                                  " bytes"};
+  }
+  return OkStatus();
 }
 
 Result<SecretBytes> Booter::FetchKey(const model::VerifiedManifest& verified) {
@@ -248,6 +327,7 @@ Result<SecretBytes> Booter::FetchKey(const model::VerifiedManifest& verified) {
   timings_.attest_us = parts.attest_us;
   timings_.release_us = parts.release_us;
   if (!key.has_value() && (key.error().code == ErrorCode::kBootKeyDenied ||
+                           key.error().code == ErrorCode::kBootKeyBadRequest ||
                            key.error().code == ErrorCode::kBootBrokerUnavailable)) {
     return key.error();
   }
@@ -263,7 +343,8 @@ Result<SecretBytes> Booter::FetchKey(const model::VerifiedManifest& verified) {
   return key;
 }
 
-Status Booter::ReadPlain(const model::ManifestFile& file, LockedBuffer& out) {
+Status Booter::ReadPlain(const model::ManifestFile& file, LockedBuffer& out,
+                         crypto::Sha256Hasher& hasher) {
   model::ModelStore& store = request_.store;
   Result<uint64_t> size = TimedFetch<uint64_t>(
       file.name, [&] { return store.Size(request_.model_id, request_.version, file.name); });
@@ -289,14 +370,16 @@ Status Booter::ReadPlain(const model::ManifestFile& file, LockedBuffer& out) {
     if (chunk->size() != length) {
       return Error{ErrorCode::kBootHashMismatch, file.name + ": the store returned a short range"};
     }
-    std::ranges::copy(*chunk, dest.subspan(static_cast<size_t>(offset), length).begin());
+    const std::span<uint8_t> piece = dest.subspan(static_cast<size_t>(offset), length);
+    std::ranges::copy(*chunk, piece.begin());
+    Hash(hasher, piece);
     Report("file", file.name, offset + length, file.size);
   }
   return OkStatus();
 }
 
 Status Booter::ReadEncrypted(const model::ManifestFile& file, const SecretBytes& dek,
-                             LockedBuffer& out) {
+                             LockedBuffer& out, crypto::Sha256Hasher& hasher) {
   model::ModelStore& store = request_.store;
   const model::FileEncryption& encryption = *file.encryption;
   const std::string stored = model::StoredPath(file);
@@ -344,34 +427,63 @@ Status Booter::ReadEncrypted(const model::ManifestFile& file, const SecretBytes&
   }
   const std::span<uint8_t> dest = out.MutableReveal(InsecureSecretAccess::Get());
   const uint64_t num_segments = file.size == 0 ? 1 : (file.size + segment_size - 1) / segment_size;
-  for (uint64_t index = 0; index < num_segments; ++index) {
-    const uint64_t begin = index * segment_size;
-    const size_t length = static_cast<size_t>(std::min(segment_size, file.size - begin));
+  // Whole segments per ranged read (fewer round trips through a host proxy), as many as fit in
+  // max_read_bytes and at least one; each segment is still opened and reported on its own, and
+  // each read's plaintext is hashed beside the next read.
+  uint64_t per_read = std::max<uint64_t>(1, options_.max_read_bytes / stride);
+  HashBehind hash_behind(hasher, &timings_.hash_us);
+  for (uint64_t first = 0; first < num_segments;) {
+    const uint64_t count = std::min(per_read, num_segments - first);
+    const uint64_t plain_end = std::min(file.size, (first + count) * segment_size);
+    const size_t sealed_length =
+        static_cast<size_t>(plain_end - first * segment_size + count * crypto::kStreamTagSize);
     Result<std::vector<uint8_t>> sealed = TimedFetch<std::vector<uint8_t>>(stored, [&] {
       return store.ReadRange(request_.model_id, request_.version, stored,
-                             crypto::kStreamHeaderSize + index * stride,
-                             length + crypto::kStreamTagSize);
+                             crypto::kStreamHeaderSize + first * stride, sealed_length);
     });
+    if (!sealed.has_value() && sealed.error().code == ErrorCode::kLimitExceeded && count > 1) {
+      per_read = 1;  // the store caps its replies below this read (a host proxy): one at a time
+      continue;
+    }
     if (!sealed.has_value()) {
       return StoreError(sealed.error(), stored, true);
     }
-    ScopedTimer timer(&timings_.decrypt_us);
-    const Status opened =
-        cipher->OpenSegment(static_cast<uint32_t>(index), index + 1 == num_segments, *sealed,
-                            dest.subspan(static_cast<size_t>(begin), length));
-    if (!opened.has_value()) {
-      return Error{ErrorCode::kBootSegmentInvalid,
-                   stored + " segment " + std::to_string(index) + ": " + ToString(opened.error())};
+    if (sealed->size() != sealed_length) {
+      return Error{ErrorCode::kBootSegmentInvalid, stored + " segment " + std::to_string(first) +
+                                                       ": the store returned a short range"};
     }
-    Report("file", file.name, begin + length, file.size);
+    const std::span<const uint8_t> chunk(*sealed);
+    for (uint64_t index = first; index < first + count; ++index) {
+      const uint64_t begin = index * segment_size;
+      const size_t length = static_cast<size_t>(std::min(segment_size, file.size - begin));
+      const std::span<uint8_t> plain = dest.subspan(static_cast<size_t>(begin), length);
+      const std::span<const uint8_t> sealed_segment = chunk.subspan(
+          static_cast<size_t>((index - first) * stride), length + crypto::kStreamTagSize);
+      Status opened = OkStatus();
+      {
+        ScopedTimer timer(&timings_.decrypt_us);
+        opened = cipher->OpenSegment(static_cast<uint32_t>(index), index + 1 == num_segments,
+                                     sealed_segment, plain);
+      }
+      if (!opened.has_value()) {
+        return Error{ErrorCode::kBootSegmentInvalid, stored + " segment " + std::to_string(index) +
+                                                         ": " + ToString(opened.error())};
+      }
+      Report("file", file.name, begin + length, file.size);
+    }
+    const uint64_t plain_begin = first * segment_size;
+    hash_behind.Add(dest.subspan(static_cast<size_t>(plain_begin),
+                                 static_cast<size_t>(plain_end - plain_begin)));
+    first += count;
   }
+  hash_behind.Wait();
   ++files_decrypted_;
   return OkStatus();
 }
 
-Status Booter::CheckDigest(const model::ManifestFile& file, const LockedBuffer& buffer) {
+Status Booter::CheckDigest(const model::ManifestFile& file, crypto::Sha256Hasher& hasher) {
   ScopedTimer timer(&timings_.hash_us);
-  const air::Sha256Digest digest = crypto::Sha256(buffer.Reveal(InsecureSecretAccess::Get()));
+  const air::Sha256Digest digest = hasher.Finish();
   if (!ConstantTimeEquals(digest, file.sha256)) {
     return Error{ErrorCode::kBootHashMismatch,
                  file.name + ": SHA-256 of the plaintext differs from the manifest"};
@@ -383,23 +495,70 @@ Result<LockedBuffer> Booter::LoadFile(const model::ManifestFile& file, const Sec
   EML_ASSIGN_OR_RETURN(LockedBuffer buffer,
                        LockedBuffer::Create(static_cast<size_t>(file.size), options_.warn));
   all_locked_ = all_locked_ && (buffer.locked() || file.size == 0);
+  crypto::Sha256Hasher hasher;
   if (file.encryption.has_value()) {
-    EML_RETURN_IF_ERROR(ReadEncrypted(file, dek, buffer));
+    EML_RETURN_IF_ERROR(ReadEncrypted(file, dek, buffer, hasher));
   } else {
-    EML_RETURN_IF_ERROR(ReadPlain(file, buffer));
+    EML_RETURN_IF_ERROR(ReadPlain(file, buffer, hasher));
   }
-  EML_RETURN_IF_ERROR(CheckDigest(file, buffer));
+  EML_RETURN_IF_ERROR(CheckDigest(file, hasher));
   return buffer;
+}
+
+Result<std::optional<model::SentenceEmbeddingConfig>> Booter::LoadPipeline(
+    const model::VerifiedManifest& verified, Plan& plan, SecretBytes& dek) {
+  if (plan.modules == nullptr) {
+    return std::nullopt;  // as ModelDirectory::Open without modules.json: the default pipeline
+  }
+  const auto load_json = [&](const model::ManifestFile& file) -> Result<LockedBuffer> {
+    if (file.size > model::kMaxModelJsonBytes) {
+      return Error{ErrorCode::kBootBadManifest, file.name + " is larger than 1 MiB"};
+    }
+    if (file.encryption.has_value() && dek.empty()) {
+      EML_ASSIGN_OR_RETURN(dek, FetchKey(verified));
+    }
+    return LoadFile(file, dek);
+  };
+  const auto engine_failed = [&](const Error& error) {
+    return Error{
+        ErrorCode::kBootEngineFailed,
+        verified.manifest().model_id + "/" + verified.manifest().version + ": " + ToString(error)};
+  };
+  const InsecureSecretAccess access = InsecureSecretAccess::Get();
+  EML_ASSIGN_OR_RETURN(const LockedBuffer modules, load_json(*plan.modules));
+  const std::string_view modules_text = AsVerifiedText(modules.Reveal(access));
+  Result<std::string> pooling_name = model::PoolingConfigName(modules_text);
+  if (!pooling_name.has_value()) {
+    return engine_failed(pooling_name.error());
+  }
+  const model::ManifestFile* pooling_file = verified.Find(*pooling_name);
+  if (pooling_file == nullptr) {
+    return Error{ErrorCode::kBootBadManifest,
+                 "modules.json names " + *pooling_name + ", which the manifest does not list"};
+  }
+  EML_RETURN_IF_ERROR(AddToPlan(verified.manifest(), *pooling_file, plan));
+  EML_ASSIGN_OR_RETURN(const LockedBuffer pooling, load_json(*pooling_file));
+  EML_ASSIGN_OR_RETURN(const LockedBuffer sentence_bert, load_json(*plan.sentence_bert));
+  Result<model::SentenceEmbeddingConfig> embedding =
+      model::ParseSentenceEmbeddingConfig(modules_text, AsVerifiedText(pooling.Reveal(access)),
+                                          AsVerifiedText(sentence_bert.Reveal(access)));
+  if (!embedding.has_value()) {
+    return engine_failed(embedding.error());
+  }
+  return *embedding;
 }
 
 Result<BootedModel> Booter::Run() {
   const Clock::time_point start = Clock::now();
   EML_ASSIGN_OR_RETURN(const model::VerifiedManifest verified, FetchManifest());
-  EML_ASSIGN_OR_RETURN(const Plan plan, PlanFiles(verified));
+  EML_ASSIGN_OR_RETURN(Plan plan, PlanFiles(verified));
   SecretBytes dek;
   if (plan.needs_key) {
     EML_ASSIGN_OR_RETURN(dek, FetchKey(verified));
   }
+  // The small pipeline files first: a package the engine cannot run fails before the weights.
+  EML_ASSIGN_OR_RETURN(const std::optional<model::SentenceEmbeddingConfig> embedding,
+                       LoadPipeline(verified, plan, dek));
   EML_ASSIGN_OR_RETURN(LockedBuffer config, LoadFile(*plan.config, dek));
   EML_ASSIGN_OR_RETURN(LockedBuffer tokenizer, LoadFile(*plan.tokenizer, dek));
   EML_ASSIGN_OR_RETURN(LockedBuffer weights, LoadFile(*plan.weights, dek));
@@ -418,7 +577,7 @@ Result<BootedModel> Booter::Run() {
     const InsecureSecretAccess access = InsecureSecretAccess::Get();
     Result<std::unique_ptr<engine::Embedder>> embedder = engine::Embedder::LoadFromMemoryView(
         AsVerifiedText(config.Reveal(access)), AsVerifiedText(tokenizer.Reveal(access)),
-        weights.Reveal(access), options_.engine);
+        weights.Reveal(access), embedding, options_.engine);
     if (!embedder.has_value()) {
       return Error{ErrorCode::kBootEngineFailed,
                    manifest.model_id + "/" + manifest.version + ": " + ToString(embedder.error())};
@@ -513,7 +672,7 @@ int BootExitCode(ErrorCode code) {
       {ErrorCode::kBootModelMismatch, 16},     {ErrorCode::kBootWrongKey, 17},
       {ErrorCode::kBootModelNotFound, 18},     {ErrorCode::kBootBadManifest, 19},
       {ErrorCode::kBootEngineFailed, 20},      {ErrorCode::kBootKeyDenied, 21},
-      {ErrorCode::kBootBrokerUnavailable, 22},
+      {ErrorCode::kBootBrokerUnavailable, 22}, {ErrorCode::kBootKeyBadRequest, 23},
   };
   for (const auto& [boot_code, exit_code] : kTable) {
     if (boot_code == code) {

@@ -5,17 +5,21 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/encoding.h"
 #include "crypto/hash.h"
+#include "crypto/stream_aead.h"
 #include "enclave/boot.h"
 #include "enclave/locked_buffer.h"
 #include "engine/testing/tiny_bert.h"
+#include "model/model_directory.h"
 #include "model/package.h"
 #include "testing/test_util.h"
 
@@ -37,7 +41,9 @@ void WriteBytes(const fs::path& path, std::span<const uint8_t> bytes) {
 void WriteText(const fs::path& path, const std::string& text) { WriteBytes(path, AsBytes(text)); }
 
 // A store in front of another that fails the next `fail_next` calls with kIoError (as a broken
-// connection would) and counts the ranged reads it passes on.
+// connection would), refuses ranged reads of encrypted files above `refuse_above` bytes with
+// kLimitExceeded (as a host proxy with a small reply cap does) and records the ranged reads it
+// passes on.
 class FlakyStore final : public model::ModelStore {
  public:
   explicit FlakyStore(model::ModelStore& inner) : inner_(inner) {}
@@ -56,14 +62,20 @@ class FlakyStore final : public model::ModelStore {
                                          std::string_view name, uint64_t offset,
                                          size_t length) override {
     EML_RETURN_IF_ERROR(MaybeFail());
+    if (name.ends_with(".enc") && length > refuse_above) {
+      return Error{ErrorCode::kLimitExceeded, "range above the reply cap (test)"};
+    }
     ++ranged_reads;
     max_range_bytes = std::max(max_range_bytes, length);
+    range_lengths[std::string(name)].push_back(length);
     return inner_.ReadRange(id, version, name, offset, length);
   }
 
   int fail_next = 0;
+  size_t refuse_above = SIZE_MAX;
   int ranged_reads = 0;
   size_t max_range_bytes = 0;
+  std::map<std::string, std::vector<size_t>> range_lengths;  // per stored name, in order
 
  private:
   Status MaybeFail() {
@@ -151,6 +163,38 @@ class ModelBootTest : public ::testing::Test {
     return Boot(*store_, owner_->public_key(), keys, version);
   }
 
+  // WritePipeline adds sentence-transformers pipeline files to the model directory (an empty
+  // text leaves that file out).
+  void WritePipeline(const std::string& modules, const std::string& pooling_name,
+                     const std::string& pooling, const std::string& sentence_bert) {
+    const fs::path model = dir_ / "model";
+    WriteText(model / "modules.json", modules);
+    if (!pooling.empty()) {
+      WriteText(model / pooling_name, pooling);
+    }
+    if (!sentence_bert.empty()) {
+      WriteText(model / "sentence_bert_config.json", sentence_bert);
+    }
+  }
+  // DirectoryEmbeddings embeds texts_ with the engine loaded from the model directory.
+  std::vector<float> DirectoryEmbeddings() const {
+    engine::EmbedderOptions options;
+    options.num_threads = 1;
+    Result<std::unique_ptr<engine::Embedder>> loaded =
+        engine::Embedder::LoadFromDirectory(dir_ / "model", options);
+    EXPECT_THAT(loaded, IsOk());
+    Result<engine::EmbedResult> result = (*loaded)->Embed(texts_);
+    EXPECT_THAT(result, IsOk());
+    return result->embeddings;
+  }
+  std::vector<float> BootedEmbeddings(const std::string& version) {
+    Result<BootedModel> booted = Boot(version);
+    EXPECT_THAT(booted, IsOk());
+    Result<engine::EmbedResult> result = booted->embedder->Embed(texts_);
+    EXPECT_THAT(result, IsOk());
+    return result->embeddings;
+  }
+
   std::vector<float> ReferenceEmbeddings() const {
     engine::EmbedderOptions options;
     options.num_threads = 1;
@@ -198,9 +242,8 @@ TEST_F(ModelBootTest, BootsAnEncryptedPackageLikeThePlaintextModel) {
   EXPECT_EQ(booted->files_decrypted, 1u);  // only the weights are secret by default
   EXPECT_EQ(booted->model_bytes, config_.size() + tokenizer_.size() + weights_.size());
   EXPECT_THAT(steps, ::testing::ElementsAre("manifest", "key", "file", "load"));
-  // Bounded memory: one segment (plus its tag) or one plaintext chunk per read.
-  EXPECT_LE(store.max_range_bytes, kPlainReadChunkBytes);
-  EXPECT_GT(store.ranged_reads, static_cast<int>(weights_.size() / kSegmentSize));
+  // Bounded memory: whole segments up to kDefaultBootReadBytes or one plaintext chunk per read.
+  EXPECT_LE(store.max_range_bytes, std::max(kDefaultBootReadBytes, kPlainReadChunkBytes));
 
   Result<engine::EmbedResult> got = booted->embedder->Embed(texts_);
   ASSERT_THAT(got, IsOk());
@@ -236,6 +279,74 @@ TEST_F(ModelBootTest, FlippedSegmentByteIsSegmentInvalid) {
   WriteBytes(enc, bytes);
   Result<BootedModel> booted = Boot();
   ASSERT_THAT(booted, HasError(ErrorCode::kBootSegmentInvalid));
+  // Found at its segment, though the read that brought it held several.
+  EXPECT_THAT(booted.error().detail, ::testing::HasSubstr("segment 2: "));
+}
+
+TEST_F(ModelBootTest, ReadsSeveralWholeSegmentsPerRangedRead) {
+  const std::string enc = "model.safetensors.enc";
+  const size_t stride = kSegmentSize + crypto::kStreamTagSize;
+  const size_t segments = (weights_.size() + kSegmentSize - 1) / kSegmentSize;
+  ASSERT_GT(segments, 8u);
+  for (const size_t per_read : {size_t{1}, size_t{3}, segments}) {
+    SCOPED_TRACE(per_read);
+    FlakyStore store(*store_);
+    StaticDataKeySource keys(dek_.Clone());
+    const BootRequest request{
+        .model_id = "tiny", .version = "1", .owner_key = owner_->public_key(), .store = store};
+    BootOptions options;
+    options.engine.num_threads = 1;
+    options.max_read_bytes = per_read * stride + stride - 1;  // room for per_read, not one more
+    Result<BootedModel> booted = BootModel(request, keys, nullptr, options);
+    ASSERT_THAT(booted, IsOk());
+    EXPECT_EQ(booted->model_hash, crypto::Sha256(weights_));
+    // The header, then ceil(segments / per_read) reads of at most per_read segments each.
+    const std::vector<size_t>& lengths = store.range_lengths[enc];
+    EXPECT_EQ(lengths.size(), 1 + (segments + per_read - 1) / per_read);
+    EXPECT_LE(*std::max_element(lengths.begin(), lengths.end()), per_read * stride);
+    Result<engine::EmbedResult> got = booted->embedder->Embed(texts_);
+    ASSERT_THAT(got, IsOk());
+    EXPECT_EQ(got->embeddings, ReferenceEmbeddings());
+  }
+}
+
+TEST_F(ModelBootTest, StoreCappingRepliesIsReadOneSegmentAtATime) {
+  const size_t stride = kSegmentSize + crypto::kStreamTagSize;
+  FlakyStore store(*store_);
+  store.refuse_above = stride;
+  StaticDataKeySource keys(dek_.Clone());
+  Result<BootedModel> booted = Boot(store, owner_->public_key(), keys);
+  ASSERT_THAT(booted, IsOk());
+  const std::vector<size_t>& lengths = store.range_lengths["model.safetensors.enc"];
+  EXPECT_EQ(lengths.size(), 1 + (weights_.size() + kSegmentSize - 1) / kSegmentSize);
+  EXPECT_LE(*std::max_element(lengths.begin(), lengths.end()), stride);
+  // A cap below one segment cannot be worked around.
+  FlakyStore tiny_cap(*store_);
+  tiny_cap.refuse_above = stride - 1;
+  EXPECT_THAT(Boot(tiny_cap, owner_->public_key(), keys),
+              HasError(ErrorCode::kBootStoreUnavailable));
+}
+
+TEST_F(ModelBootTest, ReEncryptedChangedWeightsAreHashMismatch) {
+  // Someone holding the data key re-encrypts changed weights as the same file: every segment
+  // opens, and only the SHA-256 taken while decrypting tells.
+  const fs::path enc = Stored("model.safetensors.enc");
+  MakeWritable(enc);
+  Result<crypto::StreamHeader> header =
+      crypto::ParseStreamHeader(::eml::testing::ReadFileBytes(enc));
+  ASSERT_THAT(header, IsOk());
+  std::vector<uint8_t> changed = weights_;
+  changed[changed.size() - 5] ^= 0x01;
+  crypto::SpanSource source(changed);
+  crypto::VectorSink sink;
+  crypto::EncryptOptions options;
+  options.segment_size = kSegmentSize;
+  options.file_id = header->file_id;
+  ASSERT_THAT(crypto::StreamEncrypt(dek_, source, sink, options), IsOk());
+  WriteBytes(enc, sink.bytes());
+  Result<BootedModel> booted = Boot();
+  ASSERT_THAT(booted, HasError(ErrorCode::kBootHashMismatch));
+  EXPECT_THAT(booted.error().detail, ::testing::HasSubstr("model.safetensors"));
 }
 
 TEST_F(ModelBootTest, SwappedSegmentsAreSegmentInvalid) {
@@ -302,7 +413,8 @@ TEST_F(ModelBootTest, RefusedOrMalformedKeyIsKeyUnavailable) {
 }
 
 TEST_F(ModelBootTest, BrokerDenialAndOutagePassThrough) {
-  for (const ErrorCode code : {ErrorCode::kBootKeyDenied, ErrorCode::kBootBrokerUnavailable}) {
+  for (const ErrorCode code : {ErrorCode::kBootKeyDenied, ErrorCode::kBootBrokerUnavailable,
+                               ErrorCode::kBootKeyBadRequest}) {
     RefusingKeySource refusing(code);
     EXPECT_THAT(Boot(*store_, owner_->public_key(), refusing), HasError(code));
   }
@@ -357,6 +469,109 @@ TEST_F(ModelBootTest, ChangedPlaintextFileIsHashMismatch) {
   EXPECT_THAT(Boot(), HasError(ErrorCode::kBootHashMismatch));
   WriteText(config, text + " ");
   EXPECT_THAT(Boot(), HasError(ErrorCode::kBootHashMismatch));
+}
+
+// The tiny model's pipeline files: Transformer -> Pooling [-> Normalize].
+std::string TinyModules(bool normalize, const std::string& pooling_path = "1_Pooling") {
+  std::string modules = R"([{"idx": 0, "name": "0", "path": "",
+    "type": "sentence_transformers.models.Transformer"},
+    {"idx": 1, "name": "1", "path": ")" +
+                        pooling_path + R"(",
+     "type": "sentence_transformers.models.Pooling"})";
+  if (normalize) {
+    modules += R"(, {"idx": 2, "name": "2", "path": "2_Normalize",
+      "type": "sentence_transformers.models.Normalize"})";
+  }
+  return modules + "]";
+}
+std::string TinyPooling(const std::string& mode, int dimension = 64) {
+  return R"({"word_embedding_dimension": )" + std::to_string(dimension) + R"(, "pooling_mode_)" +
+         mode + R"(": true})";
+}
+constexpr char kTinySentenceBert[] = R"({"max_seq_length": 32, "do_lower_case": false})";
+
+bool AllNear(const std::vector<float>& a, const std::vector<float>& b, float tolerance) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::abs(a[i] - b[i]) > tolerance) {
+      return false;
+    }
+  }
+  return true;
+}
+
+TEST_F(ModelBootTest, WithoutModulesJsonThePackageAndTheDirectoryUseTheDefaultPipeline) {
+  EXPECT_TRUE(AllNear(BootedEmbeddings("1"), DirectoryEmbeddings(), 1e-6f));
+}
+
+TEST_F(ModelBootTest, PackagePipelineFilesChooseClsPooling) {
+  WritePipeline(TinyModules(/*normalize=*/true), "1_Pooling/config.json", TinyPooling("cls_token"),
+                kTinySentenceBert);
+  Publish("tiny", "2", /*encrypt_all=*/true);  // the pipeline files encrypted too
+  Result<BootedModel> booted = Boot("2");
+  ASSERT_THAT(booted, IsOk());
+  EXPECT_EQ(booted->embedder->max_seq_length(), 32u);
+  EXPECT_EQ(booted->files_decrypted, 6u);
+  const std::vector<float> cls = BootedEmbeddings("2");
+  EXPECT_TRUE(AllNear(cls, DirectoryEmbeddings(), 1e-6f));
+  EXPECT_FALSE(AllNear(cls, ReferenceEmbeddings(), 1e-3f));  // not the default mean pooling
+}
+
+TEST_F(ModelBootTest, PackageWithoutNormalizeIsNotNormalized) {
+  WritePipeline(TinyModules(/*normalize=*/false), "1_Pooling/config.json",
+                TinyPooling("mean_tokens"), kTinySentenceBert);
+  Publish("tiny", "2", /*encrypt_all=*/false);
+  const std::vector<float> plain = BootedEmbeddings("2");
+  EXPECT_TRUE(AllNear(plain, DirectoryEmbeddings(), 1e-6f));
+  EXPECT_FALSE(AllNear(plain, ReferenceEmbeddings(), 1e-3f));
+  double norm = 0;
+  for (size_t i = 0; i < 64; ++i) {
+    norm += static_cast<double>(plain[i]) * static_cast<double>(plain[i]);
+  }
+  EXPECT_GT(std::abs(norm - 1.0), 1e-3);
+}
+
+TEST_F(ModelBootTest, ChangedPoolingFileIsHashMismatch) {
+  WritePipeline(TinyModules(true), "1_Pooling/config.json", TinyPooling("mean_tokens"),
+                kTinySentenceBert);
+  Publish("tiny", "2", /*encrypt_all=*/false);
+  const fs::path pooling = Stored("1_Pooling/config.json", "2");
+  MakeWritable(pooling);
+  WriteText(pooling, TinyPooling("cls_token"));
+  EXPECT_THAT(Boot("2"), HasError(ErrorCode::kBootHashMismatch));
+}
+
+// A pipeline the directory load refuses is refused by the boot too.
+TEST_F(ModelBootTest, BadPipelinesAreRefusedAsTheDirectoryRefusesThem) {
+  struct Case {
+    std::string modules, pooling_name, pooling, sentence_bert;
+    ErrorCode boot_code;
+  };
+  const std::vector<Case> cases = {
+      {TinyModules(true), "1_Pooling/config.json", TinyPooling("mean_tokens"), "",
+       ErrorCode::kBootBadManifest},  // no sentence_bert_config.json
+      {TinyModules(true, "2_Pooling"), "1_Pooling/config.json", TinyPooling("mean_tokens"),
+       kTinySentenceBert, ErrorCode::kBootBadManifest},  // modules.json names a missing file
+      {TinyModules(true), "1_Pooling/config.json", TinyPooling("mean_sqrt_len_tokens"),
+       kTinySentenceBert, ErrorCode::kBootEngineFailed},  // unsupported pooling
+      {TinyModules(true), "1_Pooling/config.json", TinyPooling("mean_tokens", 32),
+       kTinySentenceBert, ErrorCode::kBootEngineFailed},  // dimension is not hidden_size
+      {TinyModules(true), "1_Pooling/config.json", TinyPooling("mean_tokens"),
+       R"({"max_seq_length": 41})", ErrorCode::kBootEngineFailed},  // above the positions
+  };
+  int version = 2;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(version);
+    fs::remove(dir_ / "model" / "sentence_bert_config.json");
+    fs::remove_all(dir_ / "model" / "1_Pooling");
+    WritePipeline(c.modules, c.pooling_name, c.pooling, c.sentence_bert);
+    EXPECT_FALSE(model::ModelDirectory::Open(dir_ / "model").has_value());
+    Publish("tiny", std::to_string(version), /*encrypt_all=*/false);
+    EXPECT_THAT(Boot(std::to_string(version)), HasError(c.boot_code));
+    ++version;
+  }
 }
 
 TEST_F(ModelBootTest, TransientStoreErrorsAreRetriedWithBackoff) {
@@ -417,12 +632,13 @@ TEST(MeasuredConfigOwnerKeyTest, OwnerKeyChangesPcr1) {
 
 TEST(BootExitCodeTest, EachBootFailureHasItsOwnCode) {
   const std::vector<ErrorCode> codes = {
-      ErrorCode::kBootBadSignature,     ErrorCode::kBootHashMismatch,
-      ErrorCode::kBootSegmentInvalid,   ErrorCode::kBootKeyUnavailable,
-      ErrorCode::kBootStoreUnavailable, ErrorCode::kBootModelTooLarge,
-      ErrorCode::kBootModelMismatch,    ErrorCode::kBootWrongKey,
-      ErrorCode::kBootModelNotFound,    ErrorCode::kBootBadManifest,
-      ErrorCode::kBootEngineFailed};
+      ErrorCode::kBootBadSignature,      ErrorCode::kBootHashMismatch,
+      ErrorCode::kBootSegmentInvalid,    ErrorCode::kBootKeyUnavailable,
+      ErrorCode::kBootStoreUnavailable,  ErrorCode::kBootModelTooLarge,
+      ErrorCode::kBootModelMismatch,     ErrorCode::kBootWrongKey,
+      ErrorCode::kBootModelNotFound,     ErrorCode::kBootBadManifest,
+      ErrorCode::kBootEngineFailed,      ErrorCode::kBootKeyDenied,
+      ErrorCode::kBootBrokerUnavailable, ErrorCode::kBootKeyBadRequest};
   for (size_t i = 0; i < codes.size(); ++i) {
     EXPECT_EQ(BootExitCode(codes[i]), 10 + static_cast<int>(i)) << ErrorCodeName(codes[i]);
   }

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "channel/net/net.h"
+#include "channel/address.h"
 #include "client/session.h"
 #include "crypto/hash.h"
 #include "enclave/platform_evidence.h"
@@ -88,10 +88,13 @@ class TdxSessionTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    Result<std::unique_ptr<channel::net::Listener>> listener =
-        channel::net::ListenTcp({"127.0.0.1", 0});
+    Result<std::unique_ptr<channel::Listener>> listener =
+        channel::Listen({.kind = channel::Address::Kind::kTcp,
+                         .tcp = {"127.0.0.1", 0},
+                         .unix_path = {},
+                         .vsock = {}});
     ASSERT_THAT(listener, IsOk());
-    endpoint_ = "127.0.0.1:" + std::to_string((*listener)->port());
+    endpoint_ = "127.0.0.1:" + std::to_string((*listener)->bound().tcp.port);
     ServerOptions options;
     options.log = [](std::string_view) {};
     Result<std::unique_ptr<Server>> server = Server::Create(service_, options);

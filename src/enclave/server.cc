@@ -49,7 +49,7 @@ Result<std::unique_ptr<Server>> Server::Create(Service* service, const ServerOpt
 
 Server::~Server() { Join(); }
 
-Status Server::Start(std::unique_ptr<channel::net::Listener> listener) {
+Status Server::Start(std::unique_ptr<channel::Listener> listener) {
   std::lock_guard<std::mutex> lock(mu_);
   if (started_ || stopping_ || listener == nullptr) {
     return Error{ErrorCode::kInvalidArgument, "server already started or stopped"};

@@ -5,7 +5,7 @@
 // by the session's RecordOpener) whose plaintext goes to Service::Handle (fuzz target
 // protocol_messages).
 //
-// eml::enclave::Server: accepts connections on a channel::net Listener (TCP or Unix socket),
+// eml::enclave::Server: accepts connections on a channel::Listener (TCP, Unix socket or VSock),
 // runs the responder side of the attested handshake on each (the enclave's document comes from
 // a per-session HandshakeAttester; clients without a TEE present the mock envelope, which binds
 // their key and nonce but authenticates nothing, so any client may connect), then serves
@@ -42,9 +42,9 @@
 #include <string_view>
 #include <thread>
 
+#include "channel/address.h"
 #include "channel/frame.h"
 #include "channel/handshake_messages.h"
-#include "channel/net/net.h"
 #include "common/result.h"
 #include "enclave/service.h"
 
@@ -89,7 +89,7 @@ class Server {
 
   // Start takes the listener and runs the accept loop on its own thread. Errors:
   // kInvalidArgument (called twice or after Shutdown).
-  Status Start(std::unique_ptr<channel::net::Listener> listener);
+  Status Start(std::unique_ptr<channel::Listener> listener);
 
   // Shutdown: see the file comment. Idempotent.
   void Shutdown();
@@ -118,7 +118,7 @@ class Server {
 
   Service* const service_;
   const ServerOptions options_;
-  std::unique_ptr<channel::net::Listener> listener_;
+  std::unique_ptr<channel::Listener> listener_;
   std::thread accept_thread_;
 
   std::mutex shutdown_mu_;  // serializes Shutdown calls

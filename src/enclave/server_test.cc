@@ -129,11 +129,12 @@ class ServerTest : public ::testing::Test {
       std::lock_guard<std::mutex> lock(log_mu_);
       log_.emplace_back(line);
     };
-    Result<std::unique_ptr<channel::net::Listener>> listener =
-        unix_path.empty() ? channel::net::ListenTcp({"127.0.0.1", 0})
-                          : channel::net::ListenUnix(unix_path);
+    Result<channel::Address> address =
+        channel::ParseAddress(unix_path.empty() ? "tcp:127.0.0.1:0" : "unix:" + unix_path);
+    EXPECT_THAT(address, IsOk());
+    Result<std::unique_ptr<channel::Listener>> listener = channel::Listen(*address);
     EXPECT_THAT(listener, IsOk());
-    port_ = (*listener)->port();
+    port_ = (*listener)->bound().tcp.port;
     Result<std::unique_ptr<Server>> server = Server::Create(service_, options);
     EXPECT_THAT(server, IsOk());
     EXPECT_THAT((*server)->Start(*std::move(listener)), IsOk());

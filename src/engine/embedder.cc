@@ -140,15 +140,21 @@ Result<std::unique_ptr<Embedder>> Embedder::Build(const EmbedderOptions& options
       new Embedder(options, std::move(tokenizer), std::move(encoder), std::move(pipeline)));
 }
 
+Result<std::unique_ptr<Embedder::Pipeline>> Embedder::MakePipeline(
+    const model::SentenceEmbeddingConfig& embedding, const EmbedderOptions& options) {
+  auto pipeline = std::make_unique<Pipeline>();
+  pipeline->pooling = embedding.pooling;
+  pipeline->normalize = embedding.normalize;
+  pipeline->max_seq_length =
+      std::min(static_cast<size_t>(embedding.max_seq_length), tokenizer::kMaxSupportedLength);
+  EML_RETURN_IF_ERROR(ValidateOptions(options, pipeline->max_seq_length));
+  return pipeline;
+}
+
 Result<std::unique_ptr<Embedder>> Embedder::LoadFromDirectory(const std::filesystem::path& dir,
                                                               const EmbedderOptions& options) {
   EML_ASSIGN_OR_RETURN(const model::ModelDirectory md, model::ModelDirectory::Open(dir));
-  auto pipeline = std::make_unique<Pipeline>();
-  pipeline->pooling = md.embedding.pooling;
-  pipeline->normalize = md.embedding.normalize;
-  pipeline->max_seq_length =
-      std::min(static_cast<size_t>(md.embedding.max_seq_length), tokenizer::kMaxSupportedLength);
-  EML_RETURN_IF_ERROR(ValidateOptions(options, pipeline->max_seq_length));
+  EML_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> pipeline, MakePipeline(md.embedding, options));
   tokenizer::TokenizerOptions tokenizer_options;
   tokenizer_options.max_length = pipeline->max_seq_length;
   EML_ASSIGN_OR_RETURN(
@@ -164,19 +170,21 @@ Result<std::unique_ptr<Embedder>> Embedder::LoadFromMemory(std::string_view conf
                                                            std::vector<uint8_t> safetensors_bytes,
                                                            const EmbedderOptions& options) {
   // The encoder copies the weights, so the buffer is only needed until the load returns.
-  return LoadFromMemoryView(config_json, tokenizer_json, safetensors_bytes, options);
+  return LoadFromMemoryView(config_json, tokenizer_json, safetensors_bytes, std::nullopt, options);
 }
 
 Result<std::unique_ptr<Embedder>> Embedder::LoadFromMemoryView(
     std::string_view config_json, std::string_view tokenizer_json,
-    std::span<const uint8_t> safetensors_bytes, const EmbedderOptions& options) {
+    std::span<const uint8_t> safetensors_bytes,
+    const std::optional<model::SentenceEmbeddingConfig>& embedding,
+    const EmbedderOptions& options) {
   EML_ASSIGN_OR_RETURN(const model::BertConfig config, model::ParseBertConfig(config_json));
-  auto pipeline = std::make_unique<Pipeline>();
-  pipeline->pooling = model::PoolingMode::kMean;
-  pipeline->normalize = true;
-  pipeline->max_seq_length =
-      std::min(tokenizer::kDefaultMaxLength, static_cast<size_t>(config.max_position_embeddings));
-  EML_RETURN_IF_ERROR(ValidateOptions(options, pipeline->max_seq_length));
+  if (embedding.has_value()) {
+    EML_RETURN_IF_ERROR(model::CheckSentenceEmbeddingConfig(*embedding, config));
+  }
+  EML_ASSIGN_OR_RETURN(
+      std::unique_ptr<Pipeline> pipeline,
+      MakePipeline(embedding.value_or(model::DefaultSentenceEmbeddingConfig(config)), options));
   tokenizer::TokenizerOptions tokenizer_options;
   tokenizer_options.max_length = pipeline->max_seq_length;
   EML_ASSIGN_OR_RETURN(tokenizer::WordPieceTokenizer tokenizer,

@@ -28,6 +28,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,6 +36,7 @@
 
 #include "common/result.h"
 #include "model/bert.h"
+#include "model/model_directory.h"
 #include "model/safetensors.h"
 #include "tokenizer/wordpiece_tokenizer.h"
 
@@ -73,8 +75,9 @@ class BertEncoder;
 class Embedder {
  public:
   // LoadFromDirectory loads a sentence-transformers model directory (model::ModelDirectory:
-  // config.json, tokenizer.json, model.safetensors, modules.json, pooling and sentence-bert
-  // configs). Pooling mode, normalization and max_seq_length come from the directory.
+  // config.json, tokenizer.json, model.safetensors, and modules.json with the pooling and
+  // sentence-bert configs). Pooling mode, normalization and max_seq_length come from the
+  // directory (model::DefaultSentenceEmbeddingConfig without modules.json).
   // Errors: kEngineBadOptions (num_threads < 0, max_texts_per_call == 0, max_batch_tokens below
   // max_seq_length), ModelDirectory::Open's, SafetensorsFile::Open's, WordPieceTokenizer's and
   // the model's errors (kModelTensorNotFound, kModelShapeMismatch, ...), and
@@ -82,21 +85,28 @@ class Embedder {
   static Result<std::unique_ptr<Embedder>> LoadFromDirectory(const std::filesystem::path& dir,
                                                              const EmbedderOptions& options);
 
-  // LoadFromMemory builds an Embedder from files already in memory (the enclave decrypts the
-  // model into memory). The pipeline is all-MiniLM-L6-v2's: mean pooling, L2 normalization,
-  // max_seq_length = min(256, max_position_embeddings). Errors as LoadFromDirectory, with
-  // ParseBertConfig's and SafetensorsFile::FromBuffer's in place of the directory's.
+  // LoadFromMemory builds an Embedder from the files of a model without modules.json, already
+  // in memory: the pipeline is model::DefaultSentenceEmbeddingConfig (mean pooling, L2
+  // normalization, max_seq_length = min(256, max_position_embeddings)), as LoadFromDirectory
+  // gives such a directory. Errors as LoadFromDirectory, with ParseBertConfig's and
+  // SafetensorsFile::FromBuffer's in place of the directory's.
   static Result<std::unique_ptr<Embedder>> LoadFromMemory(std::string_view config_json,
                                                           std::string_view tokenizer_json,
                                                           std::vector<uint8_t> safetensors_bytes,
                                                           const EmbedderOptions& options);
 
-  // LoadFromMemoryView is LoadFromMemory for weights the caller keeps (the enclave holds them in
+  // LoadFromMemoryView builds an Embedder from files the caller keeps (the enclave holds them in
   // locked memory and wipes them itself): `safetensors_bytes` is read during the call only; the
-  // Embedder keeps its own converted copy of the weights. Errors: as LoadFromMemory.
+  // Embedder keeps its own converted copy of the weights. `embedding` is the pipeline the model
+  // declares (model::ParseSentenceEmbeddingConfig of its modules.json, pooling and sentence-bert
+  // files), checked against config.json with model::CheckSentenceEmbeddingConfig and honoured as
+  // LoadFromDirectory honours a directory's; nullopt (no modules.json) gives the default
+  // pipeline. Errors: as LoadFromMemory, and CheckSentenceEmbeddingConfig's.
   static Result<std::unique_ptr<Embedder>> LoadFromMemoryView(
       std::string_view config_json, std::string_view tokenizer_json,
-      std::span<const uint8_t> safetensors_bytes, const EmbedderOptions& options);
+      std::span<const uint8_t> safetensors_bytes,
+      const std::optional<model::SentenceEmbeddingConfig>& embedding,
+      const EmbedderOptions& options);
 
   ~Embedder();
   Embedder(const Embedder&) = delete;
@@ -132,6 +142,10 @@ class Embedder {
   struct State;     // Workspace, oneDNN stream and packing buffers (guarded by mu_).
   Embedder(const EmbedderOptions& options, tokenizer::WordPieceTokenizer tokenizer,
            std::unique_ptr<internal::BertEncoder> encoder, std::unique_ptr<Pipeline> pipeline);
+  // MakePipeline turns the declared pipeline into the engine's (max_seq_length capped at the
+  // tokenizer's limit) and checks `options` against it.
+  static Result<std::unique_ptr<Pipeline>> MakePipeline(
+      const model::SentenceEmbeddingConfig& embedding, const EmbedderOptions& options);
   static Result<std::unique_ptr<Embedder>> Build(const EmbedderOptions& options,
                                                  std::unique_ptr<Pipeline> pipeline,
                                                  tokenizer::WordPieceTokenizer tokenizer,

@@ -7,17 +7,13 @@
 #include <array>
 #include <boost/asio.hpp>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <exception>
-#include <map>
-#include <mutex>
 #include <span>
 #include <system_error>
-#include <thread>
 
 #include "channel/net/net.h"
 #include "host/internal/asio_util.h"
+#include "host/internal/connection_registry.h"
 #include "host/record.h"
 
 namespace eml::host {
@@ -62,15 +58,13 @@ bool SameTarget(const ConnectTarget& a, const ConnectTarget& b) {
 
 }  // namespace
 
-Result<EnclaveAddress> ParseEgressListen(std::string_view text) {
-  if (text.starts_with("unix:")) {
-    return ParseEnclaveAddress(text);
+Result<channel::Address> ParseProxyListen(std::string_view text) {
+  if (text.starts_with("tcp:") || text.starts_with("unix:") || text.starts_with("vsock:")) {
+    return channel::ParseAddress(text);
   }
-  EML_ASSIGN_OR_RETURN(channel::net::HostPort host_port, channel::net::ParseHostPort(text));
-  EnclaveAddress out;
-  out.kind = EnclaveAddress::Kind::kTcp;
-  out.host = std::move(host_port.host);
-  out.port = host_port.port;
+  channel::Address out;
+  out.kind = channel::Address::Kind::kTcp;
+  EML_ASSIGN_OR_RETURN(out.tcp, channel::net::ParseHostPort(text));
   return out;
 }
 
@@ -83,24 +77,15 @@ class EgressProxy::Impl {
   Impl(EgressProxyOptions options, std::vector<ConnectTarget> allow)
       : options_(std::move(options)),
         allow_(std::move(allow)),
-        acceptor_(io_),
-        work_(asio::make_work_guard(io_)) {}
+        acceptor_(loop_.io()),
+        registry_(options_.on_close) {}
 
-  Result<uint16_t> Bind();
-  void Run() {
-    thread_ = std::thread([this] { internal::RunIoContext(io_); });
-  }
+  Result<channel::Address> Bind();
+  void Run() { loop_.Start(); }
   void Stop();
-  EgressStats Stats() const {
-    std::lock_guard lock(mu_);
-    EgressStats out = stats_;
-    out.recent.assign(recent_.begin(), recent_.end());
-    return out;
-  }
+  EgressStats Stats() const { return registry_.Stats(); }
   bool WaitForClosed(uint64_t count, int timeout_ms) const {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                        [&] { return stats_.closed + stats_.refused >= count; });
+    return registry_.WaitForClosed(count, timeout_ms);
   }
   bool IsAllowed(const ConnectTarget& target) const {
     return std::any_of(allow_.begin(), allow_.end(),
@@ -108,31 +93,21 @@ class EgressProxy::Impl {
   }
 
   // Called on the I/O thread by connections.
-  void Report(const EgressReport& report, bool refused);
-  void Forget(uint64_t id) { connections_.erase(id); }
+  void Report(const EgressReport& report, bool refused) { registry_.Report(report, refused); }
+  void Forget(uint64_t id) { registry_.Forget(id); }
 
   const EgressProxyOptions& options() const { return options_; }
-  asio::io_context& io() { return io_; }
+  asio::io_context& io() { return loop_.io(); }
 
  private:
   void Accept();
 
   EgressProxyOptions options_;
   std::vector<ConnectTarget> allow_;
-  asio::io_context io_;
+  internal::IoLoop loop_;
   asio::basic_socket_acceptor<Generic> acceptor_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::string unix_path_;  // the socket file to remove on Stop
-  std::thread thread_;
-  bool stopped_ = false;  // guarded by stop_mu_
-  std::mutex stop_mu_;
-  uint64_t next_id_ = 1;                                             // I/O thread only
-  std::map<uint64_t, std::weak_ptr<EgressConnection>> connections_;  // I/O thread only
-
-  mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
-  EgressStats stats_;  // .recent unused; see recent_
-  std::deque<EgressReport> recent_;
+  channel::Address bound_;  // its Unix socket file is removed on Stop
+  internal::ConnectionRegistry<EgressConnection, EgressReport> registry_;
 };
 
 // One client connection: head, decision, then the tunnel. All members are touched on the I/O
@@ -153,7 +128,7 @@ class EgressConnection : public std::enable_shared_from_this<EgressConnection> {
 
   void Start() {
     report_.id = id_;
-    if (proxy_->options().listen.kind == EnclaveAddress::Kind::kTcp) {
+    if (proxy_->options().listen.kind == channel::Address::Kind::kTcp) {
       error_code ignored;
       client_.set_option(Tcp::no_delay(true), ignored);
     }
@@ -165,21 +140,19 @@ class EgressConnection : public std::enable_shared_from_this<EgressConnection> {
         [self = shared_from_this()](error_code ec, size_t n) { self->OnHead(ec, n); });
   }
 
+  // CloseOnStop ends the connection when the proxy stops; a refusal already answered keeps its
+  // reason (the client got the status whether or not it closed before the stop).
+  void CloseOnStop() { Close(phase_ == Phase::kRefusing ? refuse_reason_ : ErrorCode::kOk); }
+
   void Close(ErrorCode reason) {
     if (closed_) {
       return;
     }
     closed_ = true;
     report_.close_reason = reason;
-    error_code ignored;
-    timer_.cancel(ignored);
+    timer_.Cancel();
     resolver_.cancel();
-    client_.shutdown(asio::socket_base::shutdown_both, ignored);
-    client_.close(ignored);
-    if (upstream_.is_open()) {
-      upstream_.shutdown(asio::socket_base::shutdown_both, ignored);
-    }
-    upstream_.close(ignored);
+    internal::ShutDownBoth(client_, upstream_);
     for (Pipe& pipe : pipes_) {
       pipe.record.Close();
     }
@@ -417,22 +390,13 @@ class EgressConnection : public std::enable_shared_from_this<EgressConnection> {
 
   void ArmTimer() {
     const Clock::time_point next = Deadline();
-    if (timer_armed_ && next >= timer_deadline_) {
-      return;  // the pending wait fires earlier and re-arms
-    }
-    timer_armed_ = true;
-    timer_deadline_ = next;
-    timer_.expires_at(next);
-    timer_.async_wait([self = shared_from_this()](error_code ec) { self->OnTimer(ec); });
+    timer_.ArmBy(next, [self = shared_from_this()](error_code ec) { self->OnTimer(ec); });
   }
 
   void OnTimer(error_code ec) {
-    // operation_aborted: closed, or cancelled by ArmTimer moving the deadline earlier (a newer
-    // wait is then pending).
-    if (closed_ || ec == asio::error::operation_aborted) {
+    if (!timer_.Fired(ec) || closed_) {
       return;
     }
-    timer_armed_ = false;
     if (Clock::now() < Deadline()) {
       ArmTimer();
       return;
@@ -457,9 +421,7 @@ class EgressConnection : public std::enable_shared_from_this<EgressConnection> {
   Generic::socket client_;
   Tcp::socket upstream_;
   Tcp::resolver resolver_;
-  asio::steady_timer timer_;
-  bool timer_armed_ = false;
-  Clock::time_point timer_deadline_;
+  internal::DeadlineTimer timer_;
   Phase phase_ = Phase::kHead;
   Clock::time_point deadline_;  // of the head, connect or refusal phase
   Clock::time_point last_activity_;
@@ -473,48 +435,10 @@ class EgressConnection : public std::enable_shared_from_this<EgressConnection> {
   EgressReport report_;
 };
 
-Result<uint16_t> EgressProxy::Impl::Bind() {
-  const EnclaveAddress& listen = options_.listen;
-  uint16_t port = 0;
-  error_code ec;
-  switch (listen.kind) {
-    case EnclaveAddress::Kind::kTcp: {
-      EML_ASSIGN_OR_RETURN(asio::ip::address ip, internal::ParseIp(listen.host));
-      const Tcp::endpoint endpoint(ip, listen.port);
-      Tcp::acceptor tcp(io_);
-      EML_ASSIGN_OR_RETURN(port, internal::ListenTcp(tcp, endpoint));
-      const Generic protocol(endpoint.protocol().family(), endpoint.protocol().protocol());
-      acceptor_.assign(protocol, tcp.release(ec), ec);
-      break;
-    }
-    case EnclaveAddress::Kind::kUnix: {
-      std::error_code exists_ec;
-      if (listen.path.empty() || std::filesystem::exists(listen.path, exists_ec)) {
-        return Error{ErrorCode::kChannelBadAddress, "the Unix socket path exists or is empty"};
-      }
-      const Generic::endpoint endpoint{asio::local::stream_protocol::endpoint(listen.path)};
-      acceptor_.open(endpoint.protocol(), ec);
-      if (!ec) {
-        acceptor_.bind(endpoint, ec);
-      }
-      if (!ec) {
-        unix_path_ = listen.path;
-        acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-      }
-      break;
-    }
-    case EnclaveAddress::Kind::kVsock:
-      return Error{ErrorCode::kChannelBadAddress, "the egress proxy listens on TCP or Unix"};
-  }
-  if (ec) {
-    if (!unix_path_.empty()) {
-      std::error_code ignored;
-      std::filesystem::remove(unix_path_, ignored);
-    }
-    return Error{ErrorCode::kChannelIoError, "listen: " + ec.message()};
-  }
+Result<channel::Address> EgressProxy::Impl::Bind() {
+  EML_ASSIGN_OR_RETURN(bound_, internal::ListenAddress(acceptor_, options_.listen));
   Accept();
-  return port;
+  return bound_;
 }
 
 void EgressProxy::Impl::Accept() {
@@ -523,8 +447,8 @@ void EgressProxy::Impl::Accept() {
       return;
     }
     if (!ec) {
-      const uint64_t id = next_id_++;
-      if (connections_.size() >= static_cast<size_t>(options_.max_connections)) {
+      const uint64_t id = registry_.NextId();
+      if (registry_.Full(options_.max_connections)) {
         // Best effort: the answer fits the socket's send buffer, so nothing waits for it.
         const std::string busy = StatusResponse(503);
         error_code ignored;
@@ -539,12 +463,7 @@ void EgressProxy::Impl::Accept() {
         Report(report, true);
       } else {
         auto connection = std::make_shared<EgressConnection>(this, id, std::move(socket));
-        connections_[id] = connection;
-        {
-          std::lock_guard lock(mu_);
-          ++stats_.accepted;
-          ++stats_.active;
-        }
+        registry_.Add(id, connection);
         connection->Start();
       }
     }
@@ -553,53 +472,13 @@ void EgressProxy::Impl::Accept() {
   });
 }
 
-void EgressProxy::Impl::Report(const EgressReport& report, bool refused) {
-  {
-    std::lock_guard lock(mu_);
-    if (refused) {
-      ++stats_.refused;
-    } else {
-      --stats_.active;
-      ++stats_.closed;
-    }
-    recent_.push_back(report);
-    if (recent_.size() > kMaxRecentReports) {
-      recent_.pop_front();
-    }
-  }
-  cv_.notify_all();
-  if (options_.on_close) {
-    options_.on_close(report);
-  }
-}
-
 void EgressProxy::Impl::Stop() {
-  {
-    std::lock_guard lock(stop_mu_);
-    if (stopped_) {
-      return;
-    }
-    stopped_ = true;
-  }
-  asio::post(io_, [this] {
+  loop_.Stop([this] {
     error_code ignored;
     acceptor_.close(ignored);
-    // Close() erases from connections_: iterate over a copy.
-    const auto all = connections_;
-    for (const auto& [id, weak] : all) {
-      if (std::shared_ptr<EgressConnection> c = weak.lock()) {
-        c->Close(ErrorCode::kOk);
-      }
-    }
-    work_.reset();
+    registry_.CloseAll([](EgressConnection& c) { c.CloseOnStop(); });
   });
-  if (thread_.joinable()) {
-    thread_.join();
-  }
-  if (!unix_path_.empty()) {
-    std::error_code ignored;
-    std::filesystem::remove(unix_path_, ignored);
-  }
+  internal::RemoveUnixSocket(bound_);
 }
 
 Result<std::unique_ptr<EgressProxy>> EgressProxy::Start(EgressProxyOptions options) {
@@ -621,13 +500,14 @@ Result<std::unique_ptr<EgressProxy>> EgressProxy::Start(EgressProxyOptions optio
     EML_RETURN_IF_ERROR(PrepareRecordDir(options.record_dir));
   }
   try {
-    const EnclaveAddress listen = options.listen;
     auto impl = std::make_unique<Impl>(std::move(options), std::move(allow));
-    EML_ASSIGN_OR_RETURN(uint16_t port, impl->Bind());
+    EML_ASSIGN_OR_RETURN(const channel::Address bound, impl->Bind());
     impl->Run();
-    std::string address = listen.kind == EnclaveAddress::Kind::kUnix
-                              ? "unix:" + listen.path
-                              : FormatConnectAuthority(ConnectTarget{listen.host, port});
+    const bool tcp = bound.kind == channel::Address::Kind::kTcp;
+    std::string address =
+        tcp ? FormatConnectAuthority(ConnectTarget{bound.tcp.host, bound.tcp.port})
+            : channel::FormatAddress(bound);
+    const uint16_t port = tcp ? bound.tcp.port : 0;
     return std::unique_ptr<EgressProxy>(new EgressProxy(std::move(impl), std::move(address), port));
   } catch (const std::exception& e) {
     return Error{ErrorCode::kChannelIoError, std::string("egress proxy: ") + e.what()};

@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "channel/address.h"
 #include "common/result.h"
 #include "host/connect_head.h"
 #include "host/relay.h"
@@ -59,9 +60,9 @@ struct EgressReport {
 };
 
 struct EgressProxyOptions {
-  // Listen address: kTcp (IP literal or localhost; port 0 picks) or kUnix (a new socket file,
-  // removed by Stop). kVsock is refused.
-  EnclaveAddress listen;
+  // Listen address: TCP (IP literal or localhost), a new Unix socket file (removed by Stop) or
+  // VSock; port 0 picks one.
+  channel::Address listen;
   // Allowlist entries "host:port" (ParseConnectAuthority form).
   std::vector<std::string> allow;
   int max_connections = kDefaultMaxConnections;  // open at once; more get 503
@@ -75,17 +76,11 @@ struct EgressProxyOptions {
   std::function<void(const EgressReport&)> on_close;
 };
 
-// ParseEgressListen parses the listen address: "HOST:PORT" (IP literal or localhost; port 0
-// picks) or "unix:PATH". Errors: kChannelBadAddress.
-Result<EnclaveAddress> ParseEgressListen(std::string_view text);
+// ParseProxyListen parses a host proxy's listen flag (--egress-listen, --store-listen): a channel
+// address (channel/address.h), or "HOST:PORT" for "tcp:HOST:PORT". Errors: kChannelBadAddress.
+Result<channel::Address> ParseProxyListen(std::string_view text);
 
-struct EgressStats {
-  uint64_t accepted = 0;  // connections accepted (whatever their answer)
-  uint64_t refused = 0;   // connections refused at accept (max_connections)
-  uint64_t active = 0;
-  uint64_t closed = 0;               // accepted connections that have ended
-  std::vector<EgressReport> recent;  // the last kMaxRecentReports ended connections
-};
+using EgressStats = ConnectionStats<EgressReport>;
 
 class EgressProxy {
  public:
@@ -98,9 +93,10 @@ class EgressProxy {
   EgressProxy(const EgressProxy&) = delete;
   EgressProxy& operator=(const EgressProxy&) = delete;
 
-  // address is where clients connect: "HOST:PORT" (the bound port) or "unix:PATH".
+  // address is where clients connect: "HOST:PORT" (TCP, the bound port), "unix:PATH" or
+  // "vsock:CID:PORT" (what ParseProxyListen reads back).
   const std::string& address() const { return address_; }
-  uint16_t port() const { return port_; }  // 0 for a Unix socket
+  uint16_t port() const { return port_; }  // 0 for Unix and VSock
   EgressStats Stats() const;
   // WaitForClosed waits until at least `count` accepted or refused connections have ended, or
   // timeout_ms passes; returns whether they have.

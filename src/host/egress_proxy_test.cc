@@ -12,6 +12,7 @@
 
 #include "channel/net/net.h"
 #include "channel/transport.h"
+#include "channel/vsock/vsock.h"
 #include "http/http_client.h"
 #include "http/testing/loopback_server.h"
 #include "testing/test_util.h"
@@ -83,8 +84,8 @@ class EgressProxyTest : public ::testing::Test {
 
   EgressProxyOptions Options(std::vector<std::string> allow) {
     EgressProxyOptions options;
-    options.listen.kind = EnclaveAddress::Kind::kTcp;
-    options.listen.host = "127.0.0.1";
+    options.listen.kind = channel::Address::Kind::kTcp;
+    options.listen.tcp = {"127.0.0.1", 0};
     options.allow = std::move(allow);
     return options;
   }
@@ -100,6 +101,18 @@ class EgressProxyTest : public ::testing::Test {
         channel::net::ConnectTcp({"127.0.0.1", proxy_->port()}, kTimeoutMs);
     EXPECT_TRUE(client.has_value());
     return client.has_value() ? *std::move(client) : nullptr;
+  }
+
+  // ChallengeRequest is a POST to `server` through the egress proxy named `proxy`.
+  static http::Request ChallengeRequest(const http::testing::LoopbackServer& server,
+                                        std::string proxy) {
+    http::Request request;
+    request.method = "POST";
+    request.url = server.Url() + "/v1/challenge";
+    request.body = {'{', '}'};
+    request.proxy = std::move(proxy);
+    request.timeout_ms = kTimeoutMs;
+    return request;
   }
 
   // LastReport waits for `count` ended connections and returns the last report.
@@ -306,8 +319,8 @@ TEST_F(EgressProxyTest, ClosesAHeadThatNeverCompletes) {
 TEST_F(EgressProxyTest, ListensOnAUnixSocket) {
   const std::string path = (dir_ / "egress.sock").string();
   EgressProxyOptions options = Options({destination_authority_});
-  options.listen.kind = EnclaveAddress::Kind::kUnix;
-  options.listen.path = path;
+  options.listen.kind = channel::Address::Kind::kUnix;
+  options.listen.unix_path = path;
   StartProxy(std::move(options));
   EXPECT_EQ(proxy_->address(), "unix:" + path);
   Result<std::unique_ptr<Stream>> client = channel::net::ConnectUnix(path, kTimeoutMs);
@@ -328,25 +341,52 @@ TEST_F(EgressProxyTest, StartRefusesBadOptions) {
   EgressProxyOptions zero = Options({});
   zero.max_connections = 0;
   EXPECT_THAT(EgressProxy::Start(std::move(zero)), HasError(ErrorCode::kInvalidArgument));
-  EgressProxyOptions vsock = Options({});
-  vsock.listen.kind = EnclaveAddress::Kind::kVsock;
-  vsock.listen.cid = 3;
-  vsock.listen.vsock_port = 9;
-  EXPECT_THAT(EgressProxy::Start(std::move(vsock)), HasError(ErrorCode::kChannelBadAddress));
+  EgressProxyOptions existing = Options({});
+  existing.listen.kind = channel::Address::Kind::kUnix;
+  existing.listen.unix_path = dir_.string();  // a path that exists
+  EXPECT_THAT(EgressProxy::Start(std::move(existing)), HasError(ErrorCode::kChannelBadAddress));
 }
 
-TEST(EgressListenTest, ParsesTcpAndUnixAddresses) {
-  Result<EnclaveAddress> tcp = ParseEgressListen("127.0.0.1:0");
+// No loopback VSock here: the listener opens (the kernel picks the port), or, on a kernel
+// without AF_VSOCK, Start fails with a typed error.
+TEST_F(EgressProxyTest, ListensOnVsockOrFailsTyped) {
+  EgressProxyOptions options = Options({});
+  options.listen.kind = channel::Address::Kind::kVsock;
+  options.listen.vsock = {channel::vsock::kVsockCidAny, 0};
+  Result<std::unique_ptr<EgressProxy>> proxy = EgressProxy::Start(std::move(options));
+  if (!proxy.has_value()) {
+    EXPECT_EQ(proxy.error().code, ErrorCode::kChannelIoError);
+    return;
+  }
+  EXPECT_EQ((*proxy)->port(), 0);
+  Result<channel::Address> bound = channel::ParseAddress((*proxy)->address());
+  ASSERT_THAT(bound, IsOk());
+  EXPECT_EQ(bound->kind, channel::Address::Kind::kVsock);
+  EXPECT_NE(bound->vsock.port, 0u);
+  EXPECT_NE(bound->vsock.port, 0xFFFFFFFFu);  // VMADDR_PORT_ANY resolved to the real port
+}
+
+TEST(ProxyListenTest, ParsesHostPortAndChannelAddresses) {
+  Result<channel::Address> tcp = ParseProxyListen("127.0.0.1:0");
   ASSERT_TRUE(tcp.has_value());
-  EXPECT_EQ(tcp->kind, EnclaveAddress::Kind::kTcp);
-  EXPECT_EQ(tcp->host, "127.0.0.1");
-  EXPECT_EQ(tcp->port, 0);
-  Result<EnclaveAddress> unix_socket = ParseEgressListen("unix:/run/egress.sock");
+  EXPECT_EQ(tcp->kind, channel::Address::Kind::kTcp);
+  EXPECT_EQ(tcp->tcp.host, "127.0.0.1");
+  EXPECT_EQ(tcp->tcp.port, 0);
+  Result<channel::Address> prefixed = ParseProxyListen("tcp:[::1]:8080");
+  ASSERT_TRUE(prefixed.has_value());
+  EXPECT_EQ(prefixed->tcp.host, "::1");
+  EXPECT_EQ(prefixed->tcp.port, 8080);
+  Result<channel::Address> unix_socket = ParseProxyListen("unix:/run/egress.sock");
   ASSERT_TRUE(unix_socket.has_value());
-  EXPECT_EQ(unix_socket->kind, EnclaveAddress::Kind::kUnix);
-  EXPECT_EQ(unix_socket->path, "/run/egress.sock");
-  for (const std::string bad : {"", "nowhere", "example.com:3128", "vsock:3:9", "unix:"}) {
-    EXPECT_THAT(ParseEgressListen(bad), HasError(ErrorCode::kChannelBadAddress)) << bad;
+  EXPECT_EQ(unix_socket->kind, channel::Address::Kind::kUnix);
+  EXPECT_EQ(unix_socket->unix_path, "/run/egress.sock");
+  Result<channel::Address> vsock = ParseProxyListen("vsock:3:9");
+  ASSERT_TRUE(vsock.has_value());
+  EXPECT_EQ(vsock->kind, channel::Address::Kind::kVsock);
+  EXPECT_EQ(vsock->vsock.cid, 3u);
+  EXPECT_EQ(vsock->vsock.port, 9u);
+  for (const std::string bad : {"", "nowhere", "example.com:3128", "vsock:3", "unix:"}) {
+    EXPECT_THAT(ParseProxyListen(bad), HasError(ErrorCode::kChannelBadAddress)) << bad;
   }
 }
 
@@ -359,12 +399,7 @@ TEST_F(EgressProxyTest, HttpClientTunnelsThroughTheProxy) {
   Result<std::unique_ptr<http::HttpClient>> client = http::HttpClient::Create();
   ASSERT_TRUE(client.has_value());
 
-  http::Request request;
-  request.method = "POST";
-  request.url = (*server)->Url() + "/v1/challenge";
-  request.body = {'{', '}'};
-  request.proxy = "http://" + proxy_->address();
-  request.timeout_ms = kTimeoutMs;
+  http::Request request = ChallengeRequest(**server, "http://" + proxy_->address());
   Result<http::Response> response = (*client)->Send(request);
   ASSERT_TRUE(response.has_value()) << ToString(response.error());
   EXPECT_EQ(response->status, 200);
@@ -381,6 +416,40 @@ TEST_F(EgressProxyTest, HttpClientTunnelsThroughTheProxy) {
   request.url = "http://" + destination_authority_ + "/v1/challenge";
   EXPECT_THAT((*client)->Send(request), HasError(ErrorCode::kHttpConnect));
   EXPECT_EQ(LastReport(2).close_reason, ErrorCode::kEgressNotAllowed);
+}
+
+TEST_F(EgressProxyTest, HttpClientTunnelsThroughTheProxyOnAUnixSocket) {
+  Result<std::unique_ptr<http::testing::LoopbackServer>> server =
+      http::testing::LoopbackServer::Start(
+          [](const http::testing::RecordedRequest&) { return http::testing::Reply(200, "hello"); });
+  ASSERT_TRUE(server.has_value());
+  const std::string path = (dir_ / "egress.sock").string();
+  EgressProxyOptions options = Options({"127.0.0.1:" + std::to_string((*server)->port())});
+  options.listen.kind = channel::Address::Kind::kUnix;
+  options.listen.unix_path = path;
+  StartProxy(std::move(options));
+  Result<std::unique_ptr<http::HttpClient>> client = http::HttpClient::Create();
+  ASSERT_TRUE(client.has_value());
+
+  http::Request request = ChallengeRequest(**server, proxy_->address());  // "unix:PATH"
+  for (int i = 0; i < 2; ++i) {
+    Result<http::Response> response = (*client)->Send(request);
+    ASSERT_TRUE(response.has_value()) << ToString(response.error());
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(Text(response->body), "hello");
+  }
+  EXPECT_EQ((*server)->Requests().size(), 2u);
+  EXPECT_GE(proxy_->Stats().accepted, 1u);
+
+  // Not on the list: refused by the proxy behind the socket.
+  request.url = "http://" + destination_authority_ + "/v1/challenge";
+  EXPECT_THAT((*client)->Send(request), HasError(ErrorCode::kHttpConnect));
+  // Nobody listening at the socket path.
+  proxy_->Stop();
+  EXPECT_THAT((*client)->Send(request), HasError(ErrorCode::kHttpConnect));
+  // A socket proxy and a via at once.
+  request.via = "unix:" + path;
+  EXPECT_THAT((*client)->Send(request), HasError(ErrorCode::kHttpBadUrl));
 }
 
 }  // namespace

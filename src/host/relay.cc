@@ -3,27 +3,17 @@
 // <utility> before Asio: GCC 12 with coroutine support otherwise misses std::exchange there.
 #include <utility>
 
-#include <linux/vm_sockets.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <array>
 #include <boost/asio.hpp>
-#include <charconv>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <exception>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <system_error>
-#include <thread>
 
 #include "channel/handshake_messages.h"
-#include "channel/net/net.h"
-#include "channel/vsock/vsock.h"
 #include "host/internal/asio_util.h"
+#include "host/internal/connection_registry.h"
 #include "host/record.h"
 
 namespace eml::host {
@@ -32,80 +22,13 @@ namespace {
 namespace asio = boost::asio;
 using boost::system::error_code;
 using Clock = std::chrono::steady_clock;
-using Upstream = asio::generic::stream_protocol;
-using internal::ParseIp;
-
-Result<Upstream::endpoint> MakeUpstreamEndpoint(const EnclaveAddress& address) {
-  switch (address.kind) {
-    case EnclaveAddress::Kind::kTcp: {
-      EML_ASSIGN_OR_RETURN(asio::ip::address ip, ParseIp(address.host));
-      return Upstream::endpoint(asio::ip::tcp::endpoint(ip, address.port));
-    }
-    case EnclaveAddress::Kind::kUnix:
-      return Upstream::endpoint(asio::local::stream_protocol::endpoint(address.path));
-    case EnclaveAddress::Kind::kVsock: {
-      sockaddr_vm vm{};
-      vm.svm_family = AF_VSOCK;
-      vm.svm_cid = address.cid;
-      vm.svm_port = address.vsock_port;
-      return Upstream::endpoint(&vm, sizeof(vm));
-    }
-  }
-  return Error{ErrorCode::kChannelBadAddress, "unknown address kind"};
-}
+using Upstream = internal::GenericStream;
 
 const char* DirectionTag(Direction direction) {
   return direction == Direction::kClientToEnclave ? "c2e" : "e2c";
 }
 
 }  // namespace
-
-Result<EnclaveAddress> ParseEnclaveAddress(std::string_view text) {
-  EnclaveAddress out;
-  if (text.starts_with("tcp:")) {
-    EML_ASSIGN_OR_RETURN(channel::net::HostPort hp, channel::net::ParseHostPort(text.substr(4)));
-    out.kind = EnclaveAddress::Kind::kTcp;
-    out.host = std::move(hp.host);
-    out.port = hp.port;
-    if (out.port == 0) {
-      return Error{ErrorCode::kChannelBadAddress, "enclave TCP port 0"};
-    }
-    return out;
-  }
-  if (text.starts_with("unix:")) {
-    out.kind = EnclaveAddress::Kind::kUnix;
-    out.path = std::string(text.substr(5));
-    // sun_path holds 108 bytes including the terminating NUL.
-    if (out.path.empty() || out.path.size() > 107 || out.path.find('\0') != std::string::npos) {
-      return Error{ErrorCode::kChannelBadAddress, "Unix socket path empty or too long"};
-    }
-    return out;
-  }
-  if (text.starts_with("vsock:")) {
-    EML_ASSIGN_OR_RETURN(channel::vsock::VsockAddress vm,
-                         channel::vsock::ParseVsockAddress(text.substr(6)));
-    out.kind = EnclaveAddress::Kind::kVsock;
-    out.cid = vm.cid;
-    out.vsock_port = vm.port;
-    return out;
-  }
-  return Error{ErrorCode::kChannelBadAddress, "want tcp:HOST:PORT, unix:PATH or vsock:CID:PORT"};
-}
-
-std::string FormatEnclaveAddress(const EnclaveAddress& address) {
-  switch (address.kind) {
-    case EnclaveAddress::Kind::kTcp: {
-      const bool v6 = address.host.find(':') != std::string::npos;
-      return "tcp:" + (v6 ? "[" + address.host + "]" : address.host) + ":" +
-             std::to_string(address.port);
-    }
-    case EnclaveAddress::Kind::kUnix:
-      return "unix:" + address.path;
-    case EnclaveAddress::Kind::kVsock:
-      return "vsock:" + std::to_string(address.cid) + ":" + std::to_string(address.vsock_port);
-  }
-  return "";
-}
 
 class Connection;
 
@@ -114,52 +37,32 @@ class Connection;
 class Relay::Impl {
  public:
   explicit Impl(RelayOptions options)
-      : options_(std::move(options)), acceptor_(io_), work_(asio::make_work_guard(io_)) {}
+      : options_(std::move(options)), acceptor_(loop_.io()), registry_(options_.on_close) {}
 
   Result<uint16_t> Bind();
-  void Run() {
-    thread_ = std::thread([this] { RunLoop(); });
-  }
+  void Run() { loop_.Start(); }
   void Stop();
-  RelayStats Stats() const {
-    std::lock_guard lock(mu_);
-    RelayStats out = stats_;
-    out.recent.assign(recent_.begin(), recent_.end());
-    return out;
-  }
+  RelayStats Stats() const { return registry_.Stats(); }
   bool WaitForClosed(uint64_t count, int timeout_ms) const {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                        [&] { return stats_.closed + stats_.refused >= count; });
+    return registry_.WaitForClosed(count, timeout_ms);
   }
 
   // Called on the I/O thread by connections.
-  void Report(const ConnectionReport& report, bool refused);
-  void Forget(uint64_t id) { connections_.erase(id); }
+  void Report(const ConnectionReport& report, bool refused) { registry_.Report(report, refused); }
+  void Forget(uint64_t id) { registry_.Forget(id); }
 
   const RelayOptions& options() const { return options_; }
-  asio::io_context& io() { return io_; }
+  asio::io_context& io() { return loop_.io(); }
   const Upstream::endpoint& upstream() const { return upstream_; }
 
  private:
-  void RunLoop() { internal::RunIoContext(io_); }
   void Accept();
 
   RelayOptions options_;
-  asio::io_context io_;
+  internal::IoLoop loop_;
   asio::ip::tcp::acceptor acceptor_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
   Upstream::endpoint upstream_;
-  std::thread thread_;
-  bool stopped_ = false;  // guarded by stop_mu_
-  std::mutex stop_mu_;
-  uint64_t next_id_ = 1;                                       // I/O thread only
-  std::map<uint64_t, std::weak_ptr<Connection>> connections_;  // I/O thread only
-
-  mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
-  RelayStats stats_;  // .recent unused; see recent_
-  std::deque<ConnectionReport> recent_;
+  internal::ConnectionRegistry<Connection, ConnectionReport> registry_;
 };
 
 // One client connection and its upstream. All members are touched on the I/O thread only.
@@ -209,14 +112,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     closed_ = true;
     report_.close_reason = reason;
     report_.reason_direction = direction;
-    error_code ignored;
-    timer_.cancel(ignored);
-    client_.shutdown(asio::socket_base::shutdown_both, ignored);
-    client_.close(ignored);
-    if (upstream_.is_open()) {
-      upstream_.shutdown(asio::socket_base::shutdown_both, ignored);
-    }
-    upstream_.close(ignored);
+    timer_.Cancel();
+    internal::ShutDownBoth(client_, upstream_);
     for (Pipe& pipe : pipes_) {
       pipe.record.Close();
     }
@@ -260,7 +157,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       Close(ErrorCode::kHostUpstreamUnavailable, Direction::kClientToEnclave);
       return;
     }
-    if (relay_->options().enclave.kind == EnclaveAddress::Kind::kTcp) {
+    if (relay_->options().enclave.kind == channel::Address::Kind::kTcp) {
       error_code ignored;
       upstream_.set_option(asio::ip::tcp::no_delay(true), ignored);
     }
@@ -398,22 +295,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
         next = std::min(next, *pipe.frame_started + std::chrono::milliseconds(o.frame_timeout_ms));
       }
     }
-    if (timer_armed_ && next >= timer_deadline_) {
-      return;  // the pending wait fires earlier and re-arms
-    }
-    timer_armed_ = true;
-    timer_deadline_ = next;
-    timer_.expires_at(next);
-    timer_.async_wait([self = shared_from_this()](error_code ec) { self->OnTimer(ec); });
+    timer_.ArmBy(next, [self = shared_from_this()](error_code ec) { self->OnTimer(ec); });
   }
 
   void OnTimer(error_code ec) {
-    // operation_aborted: closed, or cancelled by ArmTimer moving the deadline earlier (a newer
-    // wait is then pending).
-    if (closed_ || ec == asio::error::operation_aborted) {
+    if (!timer_.Fired(ec) || closed_) {
       return;
     }
-    timer_armed_ = false;
     const RelayOptions& o = relay_->options();
     const Clock::time_point now = Clock::now();
     if (connect_deadline_ && now >= *connect_deadline_) {
@@ -438,9 +326,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t id_;
   asio::ip::tcp::socket client_;
   Upstream::socket upstream_;
-  asio::steady_timer timer_;
-  bool timer_armed_ = false;
-  Clock::time_point timer_deadline_;
+  internal::DeadlineTimer timer_;
   std::array<Pipe, 2> pipes_;
   Clock::time_point last_activity_;
   std::optional<Clock::time_point> connect_deadline_;
@@ -449,8 +335,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 Result<uint16_t> Relay::Impl::Bind() {
-  EML_ASSIGN_OR_RETURN(upstream_, MakeUpstreamEndpoint(options_.enclave));
-  EML_ASSIGN_OR_RETURN(asio::ip::address ip, ParseIp(options_.listen_host));
+  const channel::Address& enclave = options_.enclave;
+  if ((enclave.kind == channel::Address::Kind::kTcp && enclave.tcp.port == 0) ||
+      (enclave.kind == channel::Address::Kind::kVsock && enclave.vsock.port == 0)) {
+    return Error{ErrorCode::kChannelBadAddress, "enclave port 0"};
+  }
+  EML_ASSIGN_OR_RETURN(upstream_, internal::MakeEndpoint(enclave));
+  EML_ASSIGN_OR_RETURN(asio::ip::address ip, internal::ParseIp(options_.listen_host));
   EML_ASSIGN_OR_RETURN(
       const uint16_t port,
       internal::ListenTcp(acceptor_, asio::ip::tcp::endpoint(ip, options_.listen_port)));
@@ -464,20 +355,15 @@ void Relay::Impl::Accept() {
       return;
     }
     if (!ec) {
-      const uint64_t id = next_id_++;
-      if (connections_.size() >= static_cast<size_t>(options_.max_connections)) {
+      const uint64_t id = registry_.NextId();
+      if (registry_.Full(options_.max_connections)) {
         error_code ignored;
         socket.close(ignored);
         Report(ConnectionReport{.id = id, .close_reason = ErrorCode::kHostTooManyConnections},
                true);
       } else {
         auto connection = std::make_shared<Connection>(this, id, std::move(socket));
-        connections_[id] = connection;
-        {
-          std::lock_guard lock(mu_);
-          ++stats_.accepted;
-          ++stats_.active;
-        }
+        registry_.Add(id, connection);
         connection->Start();
       }
     }
@@ -486,49 +372,12 @@ void Relay::Impl::Accept() {
   });
 }
 
-void Relay::Impl::Report(const ConnectionReport& report, bool refused) {
-  {
-    std::lock_guard lock(mu_);
-    if (refused) {
-      ++stats_.refused;
-    } else {
-      --stats_.active;
-      ++stats_.closed;
-    }
-    recent_.push_back(report);
-    if (recent_.size() > kMaxRecentReports) {
-      recent_.pop_front();
-    }
-  }
-  cv_.notify_all();
-  if (options_.on_close) {
-    options_.on_close(report);
-  }
-}
-
 void Relay::Impl::Stop() {
-  {
-    std::lock_guard lock(stop_mu_);
-    if (stopped_) {
-      return;
-    }
-    stopped_ = true;
-  }
-  asio::post(io_, [this] {
+  loop_.Stop([this] {
     error_code ignored;
     acceptor_.close(ignored);
-    // Close() erases from connections_: iterate over a copy.
-    const auto all = connections_;
-    for (const auto& [id, weak] : all) {
-      if (std::shared_ptr<Connection> c = weak.lock()) {
-        c->Close(ErrorCode::kOk, Direction::kClientToEnclave);
-      }
-    }
-    work_.reset();
+    registry_.CloseAll([](Connection& c) { c.Close(ErrorCode::kOk, Direction::kClientToEnclave); });
   });
-  if (thread_.joinable()) {
-    thread_.join();
-  }
 }
 
 Result<std::unique_ptr<Relay>> Relay::Start(RelayOptions options) {

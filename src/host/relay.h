@@ -10,7 +10,7 @@
 //
 // Posture: reads untrusted bytes from clients and from the enclave side (the host is outside
 // the TEE: both peers are untrusted to it). Only DecodeFrameHeader (fuzz target channel_frame)
-// reads them; limits: RelayOptions below. ParseEnclaveAddress reads configuration strings.
+// reads them; limits: RelayOptions below.
 //
 // A connection ends, on both sides at once, when either peer closes, on the first invalid
 // header, when a frame stalls past frame_timeout_ms, when nothing moves for idle_timeout_ms, or
@@ -33,27 +33,11 @@
 #include <string_view>
 #include <vector>
 
+#include "channel/address.h"
 #include "channel/frame.h"
 #include "common/result.h"
 
 namespace eml::host {
-
-// Where the enclave listens: "tcp:HOST:PORT" (IP literal or localhost), "unix:PATH" or
-// "vsock:CID:PORT".
-struct EnclaveAddress {
-  enum class Kind { kTcp, kUnix, kVsock };
-  Kind kind = Kind::kTcp;
-  std::string host;         // kTcp
-  uint16_t port = 0;        // kTcp
-  std::string path;         // kUnix
-  uint32_t cid = 0;         // kVsock
-  uint32_t vsock_port = 0;  // kVsock
-};
-
-// ParseEnclaveAddress parses the forms above. Errors: kChannelBadAddress.
-Result<EnclaveAddress> ParseEnclaveAddress(std::string_view text);
-// FormatEnclaveAddress is the inverse of ParseEnclaveAddress (IPv6 hosts get [ ]).
-std::string FormatEnclaveAddress(const EnclaveAddress& address);
 
 enum class Direction { kClientToEnclave, kEnclaveToClient };
 
@@ -89,7 +73,9 @@ struct ConnectionReport {
 struct RelayOptions {
   std::string listen_host = "127.0.0.1";  // IP literal or localhost
   uint16_t listen_port = 0;               // 0: the kernel picks (see Relay::port)
-  EnclaveAddress enclave;
+  // Where the enclave listens (channel::ParseAddress; a TCP host is an IP literal or localhost,
+  // the port not 0).
+  channel::Address enclave;
   int max_connections = kDefaultMaxConnections;   // open at once; more are refused
   int idle_timeout_ms = kDefaultIdleTimeoutMs;    // no byte moved either way
   int frame_timeout_ms = kDefaultFrameTimeoutMs;  // a started frame must be forwarded in time
@@ -104,15 +90,19 @@ struct RelayOptions {
   std::function<void(const FramePiece&, std::span<uint8_t>)> tamper_for_test;
 };
 
-struct RelayStats {
-  uint64_t accepted = 0;  // connections accepted and relayed
-  uint64_t refused = 0;   // connections refused (max_connections)
+inline constexpr size_t kMaxRecentReports = 1024;
+
+// Counters of a relay or egress proxy (Report: its per-connection report).
+template <typename Report>
+struct ConnectionStats {
+  uint64_t accepted = 0;  // connections accepted (whatever became of them)
+  uint64_t refused = 0;   // connections refused at accept (max_connections)
   uint64_t active = 0;
-  uint64_t closed = 0;                   // accepted connections that have ended
-  std::vector<ConnectionReport> recent;  // the last kMaxRecentReports ended connections
+  uint64_t closed = 0;         // accepted connections that have ended
+  std::vector<Report> recent;  // the last kMaxRecentReports ended connections
 };
 
-inline constexpr size_t kMaxRecentReports = 1024;
+using RelayStats = ConnectionStats<ConnectionReport>;
 
 class Relay {
  public:

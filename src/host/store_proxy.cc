@@ -27,7 +27,8 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
+using Socket = internal::GenericStream::socket;
+using Stream = beast::basic_stream<internal::GenericStream>;
 
 // After an error reply that closes the connection the proxy reads (and drops) what the client
 // still sends, for a short while, so that closing does not reset the connection before the
@@ -162,7 +163,7 @@ std::vector<uint8_t> HeadBytes(const Header& header) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Shared& shared)
+  Session(Socket socket, Shared& shared)
       : stream_(std::move(socket)), shared_(shared), id_(shared.next_id.fetch_add(1)) {
     shared_.connections.fetch_add(1);
   }
@@ -277,7 +278,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Linger half-closes and drains the client's remaining bytes until it closes or time ends.
   void Linger() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().shutdown(Socket::shutdown_send, ignored);
     stream_.expires_after(kLingerTimeout);
     DrainSome();
   }
@@ -295,7 +296,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Shutdown() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().shutdown(Socket::shutdown_both, ignored);
     stream_.close();
     record_req_.Close();
     record_resp_.Close();
@@ -303,7 +304,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   using Response = bhttp::response<bhttp::vector_body<uint8_t>>;
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   Shared& shared_;
   const uint64_t id_;
   beast::flat_buffer buffer_;
@@ -325,7 +326,7 @@ struct StoreProxy::Impl {
       : shared(store, std::move(options)), acceptor(ioc) {}
 
   void Accept() {
-    acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, Socket socket) {
       if (ec == asio::error::operation_aborted) {
         return;
       }
@@ -344,9 +345,9 @@ struct StoreProxy::Impl {
   // Member order matters for destruction: sessions still queued in `ioc` refer to `shared`.
   Shared shared;
   asio::io_context ioc;
-  tcp::acceptor acceptor;
+  asio::basic_socket_acceptor<internal::GenericStream> acceptor;
   std::vector<std::thread> threads;
-  uint16_t port = 0;
+  channel::Address bound;
   std::mutex stop_mutex;
   bool stopped = false;
 };
@@ -363,20 +364,15 @@ Result<std::unique_ptr<StoreProxy>> StoreProxy::Start(model::ModelStore& store,
   if (!options.record_dir.empty()) {
     EML_RETURN_IF_ERROR(PrepareRecordDir(options.record_dir));
   }
-  Result<asio::ip::address> address = internal::ParseIp(options.listen_host);
-  if (!address.has_value()) {
-    return Error{ErrorCode::kStoreProxyListenFailed,
-                 "bad listen address \"" + options.listen_host + "\""};
-  }
-  const tcp::endpoint endpoint(*address, options.listen_port);
   std::unique_ptr<StoreProxy> proxy(new StoreProxy());
   proxy->impl_ = std::make_unique<Impl>(store, std::move(options));
   Impl& impl = *proxy->impl_;
-  Result<uint16_t> port = internal::ListenTcp(impl.acceptor, endpoint);
-  if (!port.has_value()) {
-    return Error{ErrorCode::kStoreProxyListenFailed, "store proxy: " + ToString(port.error())};
+  Result<channel::Address> bound =
+      internal::ListenAddress(impl.acceptor, impl.shared.options.listen);
+  if (!bound.has_value()) {
+    return Error{ErrorCode::kStoreProxyListenFailed, "store proxy: " + ToString(bound.error())};
   }
-  impl.port = *port;
+  impl.bound = *std::move(bound);
   impl.Accept();
   const int num_threads = impl.shared.options.num_threads;
   for (int i = 0; i < num_threads; ++i) {
@@ -387,7 +383,11 @@ Result<std::unique_ptr<StoreProxy>> StoreProxy::Start(model::ModelStore& store,
 
 StoreProxy::~StoreProxy() { Stop(); }
 
-uint16_t StoreProxy::port() const { return impl_->port; }
+const channel::Address& StoreProxy::address() const { return impl_->bound; }
+
+uint16_t StoreProxy::port() const {
+  return impl_->bound.kind == channel::Address::Kind::kTcp ? impl_->bound.tcp.port : 0;
+}
 
 void StoreProxy::Stop() {
   if (impl_ == nullptr) {
@@ -404,6 +404,7 @@ void StoreProxy::Stop() {
   }
   beast::error_code ignored;
   impl_->acceptor.close(ignored);
+  internal::RemoveUnixSocket(impl_->bound);
 }
 
 }  // namespace eml::host

@@ -1,8 +1,8 @@
 #pragma once
-// Posture: accepts TCP connections from anyone who can reach the listen address (the enclave
-// side of the host). Only GET and HEAD with an empty body are served; request heads are capped
-// at max_header_bytes, the target and Range header are parsed by store_request.h (fuzz target
-// host_store_path); every read and write has a deadline; a connection serves at most
+// Posture: accepts connections (TCP, Unix socket or VSock) from anyone who can reach the listen
+// address (the enclave side of the host). Only GET and HEAD with an empty body are served; request
+// heads are capped at max_header_bytes, the target and Range header are parsed by store_request.h
+// (fuzz target host_store_path); every read and write has a deadline; a connection serves at most
 // max_requests_per_connection requests; at most max_connections are open at once (more are
 // closed on accept). No reply body is larger than max_response_bytes.
 //
@@ -38,6 +38,7 @@
 #include <memory>
 #include <string>
 
+#include "channel/address.h"
 #include "common/result.h"
 #include "model/store.h"
 
@@ -46,8 +47,10 @@ namespace eml::host {
 inline constexpr size_t kDefaultStoreProxyMaxResponseBytes = size_t{16} << 20;
 
 struct StoreProxyOptions {
-  std::string listen_host = "127.0.0.1";  // IP literal or "localhost"
-  uint16_t listen_port = 0;               // 0 picks a free port (see StoreProxy::port)
+  // Listen address: TCP (IP literal or localhost), a new Unix socket file (removed by Stop) or
+  // VSock; port 0 picks a free port (see StoreProxy::address).
+  channel::Address listen{
+      .kind = channel::Address::Kind::kTcp, .tcp = {"127.0.0.1", 0}, .unix_path = {}, .vsock = {}};
   int num_threads = 2;
   size_t max_response_bytes = kDefaultStoreProxyMaxResponseBytes;  // per reply body
   size_t max_header_bytes = 8 * 1024;
@@ -62,7 +65,8 @@ class StoreProxy {
  public:
   // Start binds and listens, then serves on options.num_threads threads until Stop. `store`
   // must outlive the proxy. Errors: kInvalidArgument (options out of range),
-  // kStoreProxyListenFailed (bad address, port taken), kHostRecordFailed (record_dir).
+  // kStoreProxyListenFailed (bad address, port taken, an existing Unix socket path),
+  // kHostRecordFailed (record_dir).
   static Result<std::unique_ptr<StoreProxy>> Start(model::ModelStore& store,
                                                    StoreProxyOptions options);
 
@@ -70,7 +74,9 @@ class StoreProxy {
   StoreProxy(const StoreProxy&) = delete;
   StoreProxy& operator=(const StoreProxy&) = delete;
 
-  // port is the bound TCP port.
+  // address is the bound listen address (with the port the kernel picked); port is its TCP
+  // port (0 for Unix and VSock).
+  const channel::Address& address() const;
   uint16_t port() const;
   // Stop closes the listener and every connection and joins the threads.
   void Stop();

@@ -119,17 +119,24 @@ class StoreProxyTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  void StartProxy(size_t max_response_bytes) {
+  // StartProxy serves the backing store on `listen` (TCP loopback when empty) and opens store_
+  // on it: "http://127.0.0.1:PORT" for TCP, the socket address (OpenModelStore) otherwise.
+  void StartProxy(size_t max_response_bytes, const std::string& listen = "") {
     store_.reset();
     proxy_.reset();
     StoreProxyOptions options;
     options.max_response_bytes = max_response_bytes;
     options.record_dir = dir_ / "record";
+    if (!listen.empty()) {
+      Result<channel::Address> address = channel::ParseAddress(listen);
+      ASSERT_THAT(address, IsOk());
+      options.listen = *std::move(address);
+    }
     Result<std::unique_ptr<StoreProxy>> proxy = StoreProxy::Start(*backing_, options);
     ASSERT_THAT(proxy, IsOk());
     proxy_ = *std::move(proxy);
-    Result<std::unique_ptr<model::ModelStore>> store =
-        model::OpenModelStore("http://127.0.0.1:" + std::to_string(proxy_->port()));
+    Result<std::unique_ptr<model::ModelStore>> store = model::OpenModelStore(
+        listen.empty() ? "http://127.0.0.1:" + std::to_string(proxy_->port()) : listen);
     ASSERT_THAT(store, IsOk());
     store_ = *std::move(store);
   }
@@ -349,6 +356,46 @@ TEST_F(StoreProxyTest, EncryptedBootThroughTheProxy) {
   EXPECT_THAT(Boot("2"), HasError(ErrorCode::kBootModelNotFound));
 }
 
+TEST_F(StoreProxyTest, EncryptedBootThroughTheProxyOnAUnixSocket) {
+  const std::string listen = "unix:" + (dir_ / "store.sock").string();
+  StartProxy(kDefaultStoreProxyMaxResponseBytes, listen);
+  EXPECT_EQ(channel::FormatAddress(proxy_->address()), listen);
+  EXPECT_EQ(proxy_->port(), 0);
+  Result<enclave::BootedModel> booted = Boot();
+  ASSERT_THAT(booted, IsOk());
+  EXPECT_EQ(booted->model_hash, crypto::Sha256(weights_));
+  EXPECT_THAT(Boot("2"), HasError(ErrorCode::kBootModelNotFound));
+  // Tampering behind the proxy is caught the same way over the socket.
+  const fs::path enc = Stored("model.safetensors.enc");
+  std::vector<uint8_t> bytes = ReadFileBytes(enc);
+  bytes[bytes.size() / 2] ^= 0x01;
+  MakeWritable(enc);
+  WriteBytes(enc, bytes);
+  EXPECT_THAT(Boot(), HasError(ErrorCode::kBootSegmentInvalid));
+  // The socket file goes with the proxy; the store then cannot connect.
+  proxy_->Stop();
+  EXPECT_FALSE(fs::exists(dir_ / "store.sock"));
+  EXPECT_THAT(Boot(), HasError(ErrorCode::kBootStoreUnavailable));
+}
+
+TEST(StoreProxyAddressTest, SocketStoreUrls) {
+  EXPECT_THAT(model::OpenModelStore("unix:"), HasError(ErrorCode::kStoreBadUrl));
+  EXPECT_THAT(model::OpenModelStore("unix:/" + std::string(200, 'a')),
+              HasError(ErrorCode::kStoreBadUrl));
+  EXPECT_THAT(model::OpenModelStore("vsock:3"), HasError(ErrorCode::kStoreBadUrl));
+  EXPECT_THAT(model::OpenModelStore("vsock:3:0"), HasError(ErrorCode::kStoreBadUrl));
+  EXPECT_THAT(model::OpenModelStore("vsock://3:9"), HasError(ErrorCode::kStoreBadUrl));
+  // A well-formed VSock store opens (no request is sent); with no VSock peer here its first
+  // request fails as a connection failure, within the connect timeout, never hanging.
+  Result<std::unique_ptr<model::ModelStore>> vsock = model::OpenModelStore("vsock:3:9");
+  ASSERT_THAT(vsock, IsOk());
+  Result<uint64_t> size = (*vsock)->Size("tiny", "1", "manifest.json");
+  ASSERT_FALSE(size.has_value());
+  EXPECT_TRUE(size.error().code == ErrorCode::kHttpConnect ||
+              size.error().code == ErrorCode::kHttpTimeout)
+      << ToString(size.error());
+}
+
 TEST_F(StoreProxyTest, TamperedFileBehindTheProxyFailsTheBoot) {
   const fs::path enc = Stored("model.safetensors.enc");
   MakeWritable(enc);
@@ -376,16 +423,36 @@ TEST(StoreProxyStartTest, RefusesBadOptions) {
   Result<std::unique_ptr<model::ModelStore>> store = model::stores::FileStore::Open(tmpl);
   ASSERT_THAT(store, IsOk());
   StoreProxyOptions options;
-  options.listen_host = "not-an-ip";
+  options.listen.tcp.host = "not-an-ip";
   EXPECT_THAT(StoreProxy::Start(**store, options), HasError(ErrorCode::kStoreProxyListenFailed));
-  options.listen_host = "127.0.0.1";
+  options.listen.tcp.host = "127.0.0.1";
   options.max_response_bytes = 0;
   EXPECT_THAT(StoreProxy::Start(**store, options), HasError(ErrorCode::kInvalidArgument));
   options.max_response_bytes = kDefaultStoreProxyMaxResponseBytes;
   Result<std::unique_ptr<StoreProxy>> first = StoreProxy::Start(**store, options);
   ASSERT_THAT(first, IsOk());
-  options.listen_port = (*first)->port();
+  options.listen.tcp.port = (*first)->port();
   EXPECT_THAT(StoreProxy::Start(**store, options), HasError(ErrorCode::kStoreProxyListenFailed));
+  // An existing path is never taken over as a Unix socket.
+  options.listen.kind = channel::Address::Kind::kUnix;
+  options.listen.unix_path = tmpl;
+  EXPECT_THAT(StoreProxy::Start(**store, options), HasError(ErrorCode::kStoreProxyListenFailed));
+
+  // No loopback VSock here: the proxy listens on VSock (the kernel picks the port), or, on a
+  // kernel without AF_VSOCK, Start fails with a typed error.
+  Result<channel::Address> any = channel::ParseAddress("vsock:4294967295:0");
+  ASSERT_THAT(any, IsOk());
+  options.listen = *any;
+  {
+    Result<std::unique_ptr<StoreProxy>> proxy = StoreProxy::Start(**store, options);
+    if (proxy.has_value()) {
+      EXPECT_EQ((*proxy)->address().kind, channel::Address::Kind::kVsock);
+      EXPECT_NE((*proxy)->address().vsock.port, 0u);
+      EXPECT_EQ((*proxy)->port(), 0);
+    } else {
+      EXPECT_EQ(proxy.error().code, ErrorCode::kStoreProxyListenFailed);
+    }
+  }
   fs::remove_all(tmpl);
 }
 

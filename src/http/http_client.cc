@@ -2,11 +2,18 @@
 
 #include <curl/curl.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <system_error>
+
+#include "http/internal/via_socket.h"
 
 namespace eml::http {
 namespace {
@@ -28,8 +35,16 @@ bool HasControlBreak(std::string_view text) {
   return text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
 }
 
-// CheckProxy accepts "http://HOST:PORT" (an optional trailing '/'), nothing else.
-Status CheckProxy(std::string_view proxy) {
+// A proxy reached over a socket (Request::proxy "unix:..." / "vsock:...") is given to libcurl as
+// this address, never connected: the via socket replaces the connection.
+constexpr const char* kViaProxyPlaceholder = "http://127.0.0.1:1";
+
+bool IsSocketAddress(std::string_view text) {
+  return text.starts_with("unix:") || text.starts_with("vsock:");
+}
+
+// CheckHttpProxy accepts "http://HOST:PORT" (an optional trailing '/'), nothing else.
+Status CheckHttpProxy(std::string_view proxy) {
   constexpr std::string_view kScheme = "http://";
   if (!proxy.starts_with(kScheme)) {
     return Error{ErrorCode::kHttpBadUrl, "proxy must be http://HOST:PORT"};
@@ -86,7 +101,67 @@ struct Transfer {
   size_t body_offset = 0;
   std::FILE* body_file = nullptr;
   bool read_failed = false;
+  // The socket that replaces libcurl's TCP connection (Request::via), and why it failed.
+  std::optional<internal::ViaTarget> via;
+  int64_t connect_timeout_ms = 0;
+  std::optional<Error> via_error;
 };
+
+// PreconnectedSocketsWork: libcurl 7.88.x calls connect() again on a socket whose
+// CURLOPT_SOCKOPTFUNCTION answered CURL_SOCKOPT_ALREADY_CONNECTED and fails with EISCONN (curl
+// issue #10626, fixed in 8.0.0; Debian 12 ships 7.88.1).
+bool PreconnectedSocketsWork() {
+  static const bool works = [] {
+    const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+    return info->version_num < 0x075800 || info->version_num >= 0x080000;
+  }();
+  return works;
+}
+
+// OpenViaSocket is libcurl's CURLOPT_OPENSOCKETFUNCTION when a via is set; it ignores the
+// address libcurl resolved. Where PreconnectedSocketsWork, it returns a socket it connected to
+// the via target itself (ConnectVia, bounded by the connect timeout) and ViaSocketReady tells
+// libcurl so. Elsewhere it rewrites the peer address to the via target (the callback may change
+// it; libcurl passes storage for any socket address) and returns a fresh socket of that family,
+// which libcurl's own non-blocking connect, bounded by CURLOPT_CONNECTTIMEOUT_MS, connects. That
+// libcurl cannot name an AF_VSOCK peer (it fails before connecting), so VSock needs a libcurl
+// outside 7.88.x: refused there with kHttpConnect and a reason.
+curl_socket_t OpenViaSocket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+  auto* t = static_cast<Transfer*>(user);
+  if (purpose != CURLSOCKTYPE_IPCXN || !t->via.has_value()) {
+    return CURL_SOCKET_BAD;
+  }
+  if (!PreconnectedSocketsWork()) {
+    const internal::ViaTarget& via = *t->via;
+    if (via.address.ss_family != AF_UNIX) {
+      t->via_error = Error{ErrorCode::kHttpConnect,
+                           "via: VSock needs libcurl before 7.88 or from 8.0 (curl issue #10626)"};
+      return CURL_SOCKET_BAD;
+    }
+    const int fd = ::socket(via.address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      t->via_error = Error{ErrorCode::kHttpConnect, "via: socket failed"};
+      return CURL_SOCKET_BAD;
+    }
+    address->family = via.address.ss_family;
+    address->protocol = 0;
+    address->addrlen = via.address_len;
+    std::memcpy(reinterpret_cast<char*>(address) + offsetof(curl_sockaddr, addr), &via.address,
+                via.address_len);
+    return fd;
+  }
+  Result<int> fd = internal::ConnectVia(*t->via, t->connect_timeout_ms);
+  if (!fd.has_value()) {
+    t->via_error = fd.error();
+    return CURL_SOCKET_BAD;
+  }
+  return *fd;
+}
+
+// ViaSocketReady tells libcurl that the via socket needs no connect().
+int ViaSocketReady(void* /*user*/, curl_socket_t /*fd*/, curlsocktype /*purpose*/) {
+  return CURL_SOCKOPT_ALREADY_CONNECTED;
+}
 
 size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -154,6 +229,10 @@ Error MapCurlError(CURLcode code, const Transfer& transfer, const Request& reque
   if (transfer.read_failed) {
     return Error{ErrorCode::kIoError, "reading " + request.body_file + " failed"};
   }
+  if (transfer.via_error.has_value()) {
+    return Error{transfer.via_error->code, request.method + " " + UrlForMessage(request.url) +
+                                               ": " + transfer.via_error->detail};
+  }
   switch (code) {
     case CURLE_URL_MALFORMAT:
       return Error{ErrorCode::kHttpBadUrl, std::move(detail)};
@@ -188,6 +267,18 @@ Error MapCurlError(CURLcode code, const Transfer& transfer, const Request& reque
 
 }  // namespace
 
+Status CheckProxy(std::string_view proxy) {
+  if (IsSocketAddress(proxy)) {
+    return CheckVia(proxy);
+  }
+  return CheckHttpProxy(proxy);
+}
+
+Status CheckVia(std::string_view via) {
+  EML_RETURN_IF_ERROR(internal::ParseVia(via));
+  return OkStatus();
+}
+
 const std::string* Response::Header(std::string_view lower_case_name) const {
   for (const auto& [name, value] : headers) {
     if (name == lower_case_name) {
@@ -199,6 +290,7 @@ const std::string* Response::Header(std::string_view lower_case_name) const {
 
 struct HttpClient::Impl {
   std::unique_ptr<CURL, CurlDeleter> curl;
+  std::string via;  // of the connections in curl's cache
 };
 
 HttpClient::~HttpClient() = default;
@@ -225,6 +317,16 @@ Result<Response> HttpClient::Send(const Request& request) {
   }
   if (!request.proxy.empty()) {
     EML_RETURN_IF_ERROR(CheckProxy(request.proxy));
+  }
+  // A proxy reached over a socket is connected the way `via` is.
+  const bool socket_proxy = IsSocketAddress(request.proxy);
+  if (socket_proxy && !request.via.empty()) {
+    return Error{ErrorCode::kHttpBadUrl, "a socket proxy and via are both set"};
+  }
+  const std::string& via = socket_proxy ? request.proxy : request.via;
+  std::optional<internal::ViaTarget> via_target;
+  if (!via.empty()) {
+    EML_ASSIGN_OR_RETURN(via_target, internal::ParseVia(via));
   }
   const std::string& method = request.method;
   if (method != "GET" && method != "PUT" && method != "POST" && method != "HEAD" &&
@@ -260,6 +362,8 @@ Result<Response> HttpClient::Send(const Request& request) {
   transfer.response = &response;
   transfer.max_body_bytes = request.max_response_bytes;
   transfer.body = &request.body;
+  transfer.via = via_target;
+  transfer.connect_timeout_ms = request.connect_timeout_ms;
 
   std::unique_ptr<std::FILE, FileCloser> file;
   curl_off_t upload_size = static_cast<curl_off_t>(request.body.size());
@@ -275,6 +379,15 @@ Result<Response> HttpClient::Send(const Request& request) {
   }
   const bool has_body = !request.body.empty() || file != nullptr;
 
+  if (via != impl_->via) {
+    // The cache's connections go elsewhere (and libcurl matches them by host and port only):
+    // a fresh handle starts with an empty cache.
+    impl_->curl.reset(curl_easy_init());
+    if (impl_->curl == nullptr) {
+      return Error{ErrorCode::kHttpLibraryFailure, "curl_easy_init failed"};
+    }
+    impl_->via = via;
+  }
   CURL* curl = impl_->curl.get();
   curl_easy_reset(curl);  // keeps the connection cache, clears every option
   char error_buffer[CURL_ERROR_SIZE] = {};
@@ -297,9 +410,20 @@ Result<Response> HttpClient::Send(const Request& request) {
     // Every host through the given proxy, always as a CONNECT tunnel (never a plain-HTTP
     // forward, so the proxy relays bytes and never reads a request).
     set(curl_easy_setopt(curl, CURLOPT_NOPROXY, ""));
-    set(curl_easy_setopt(curl, CURLOPT_PROXY, request.proxy.c_str()));
+    set(curl_easy_setopt(curl, CURLOPT_PROXY,
+                         socket_proxy ? kViaProxyPlaceholder : request.proxy.c_str()));
     set(curl_easy_setopt(curl, CURLOPT_PROXYTYPE, long{CURLPROXY_HTTP}));
     set(curl_easy_setopt(curl, CURLOPT_HTTPPROXYTUNNEL, 1L));
+  }
+  if (via_target.has_value()) {
+    // One resolved address, so that libcurl opens one socket (no second happy-eyeballs try).
+    set(curl_easy_setopt(curl, CURLOPT_IPRESOLVE, long{CURL_IPRESOLVE_V4}));
+    set(curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 0L));
+    set(curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, &OpenViaSocket));
+    set(curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &transfer));
+    if (PreconnectedSocketsWork()) {
+      set(curl_easy_setopt(curl, CURLOPT_SOCKOPTFUNCTION, &ViaSocketReady));
+    }
   }
   set(curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L));
   set(curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L));

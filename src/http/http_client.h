@@ -7,6 +7,7 @@
 // with certificate verification always on). Used by the S3 store, the KMS client and the key
 // broker CLI. No redirects are followed; no proxy from the environment is used, only the one a
 // Request names (an HTTP CONNECT proxy such as the host's egress proxy, host/egress_proxy.h).
+// Request::via reaches a host proxy over a Unix socket or VSock instead of TCP.
 //
 // Thread safety: an HttpClient may be used by one thread at a time; make one per thread.
 #include <cstddef>
@@ -38,9 +39,23 @@ struct Request {
   std::string ca_file;
   // proxy, when not empty, is "http://HOST:PORT" of an HTTP CONNECT proxy: every request (http://
   // and https:// URLs alike) goes through a tunnel that the proxy opens to the URL's host and
-  // port, with TLS end to end inside it for https://. Empty: direct.
+  // port, with TLS end to end inside it for https://. A proxy reached over a socket is named by
+  // its channel address instead ("unix:PATH" or "vsock:CID:PORT", as `via` below; `via` must
+  // then be empty). Empty: direct.
   std::string proxy;
+  // via, when not empty, is a channel address "unix:PATH" or "vsock:CID:PORT" (channel/address.h
+  // forms): the connection libcurl would open over TCP (to the proxy when one is set, else to
+  // the URL's host) is made to it instead, connected within connect_timeout_ms. The URL's host
+  // then only names the server in the Host header. Connections are reused only between
+  // requests with the same via.
+  std::string via;
 };
+
+// CheckProxy accepts what Request::proxy accepts: "http://HOST:PORT", "unix:PATH" or
+// "vsock:CID:PORT". Errors: kHttpBadUrl.
+Status CheckProxy(std::string_view proxy);
+// CheckVia accepts what Request::via accepts. Errors: kHttpBadUrl.
+Status CheckVia(std::string_view via);
 
 struct Response {
   int status = 0;
@@ -57,8 +72,9 @@ class HttpClient {
   static Result<std::unique_ptr<HttpClient>> Create();
   ~HttpClient();
   // Send performs one exchange. Any HTTP status is a success here (callers map statuses).
-  // Errors: kHttpBadUrl (also a proxy that is not http://HOST:PORT), kHttpConnect (refused /
-  // DNS / TLS, the proxy refused the tunnel, or the connection dropped before a response),
+  // Errors: kHttpBadUrl (also a bad proxy or via, or both a socket proxy and via), kHttpConnect
+  // (refused / DNS / TLS, the proxy refused the tunnel, the via socket did not connect, or the
+  // connection dropped before a response),
   // kHttpTimeout, kHttpResponseTooLarge, kHttpProtocol (malformed or cut-off response),
   // kInvalidArgument (bad method, header with CR/LF, body and body_file both set),
   // kIoError (body_file unreadable), kHttpLibraryFailure.

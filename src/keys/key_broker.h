@@ -30,20 +30,12 @@
 
 #include "common/result.h"
 #include "common/secret_bytes.h"
+#include "keys/release_info.h"  // KeyRef, ReleaseInfo, kDataKeySize, kChallengeSize
 
 namespace eml::keys {
 
-inline constexpr size_t kDataKeySize = 32;
-inline constexpr size_t kChallengeSize = 32;
 inline constexpr int64_t kDefaultChallengeTtlS = 60;
-inline constexpr size_t kMaxModelIdBytes = 128;
-inline constexpr size_t kMaxVersionBytes = 64;
 inline constexpr size_t kMaxEvidenceBytes = 64 * 1024;
-
-struct KeyRef {
-  std::string model_id;
-  std::string version;
-};
 
 enum class KeyState { kActive, kRevoked };
 
@@ -77,10 +69,6 @@ struct ReleasedKey {
   std::vector<uint8_t> ciphertext;  // 32 + 16 bytes
   std::array<uint8_t, 32> evidence_sha256{};
 };
-
-// ReleaseInfo is the HPKE info both sides use: UTF-8 "ephemeralml/key-release/v1" ||
-// u16be(len(model_id)) || model_id || u16be(len(version)) || version || evidence_sha256.
-std::vector<uint8_t> ReleaseInfo(const KeyRef& ref, std::span<const uint8_t, 32> evidence_sha256);
 
 struct AuditRow {
   int64_t id = 0;

@@ -1,5 +1,6 @@
 #include "model/model_directory.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -47,7 +48,7 @@ Result<int> PositiveInt(const Json& object, const char* field, std::string_view 
 
 // ParseModules checks the module list and returns the pooling module's relative path.
 Result<std::string> ParseModules(std::string_view modules_json, bool* normalize) {
-  constexpr std::string_view kFile = "modules.json";
+  constexpr std::string_view kFile = kModulesFileName;
   EML_ASSIGN_OR_RETURN(const Json modules, ParseJson(modules_json, kFile));
   if (!modules.is_array() || modules.empty()) {
     return BadConfig(kFile, "not a non-empty array");
@@ -172,6 +173,32 @@ Result<SentenceEmbeddingConfig> ParseSentenceEmbeddingConfig(std::string_view mo
   return out;
 }
 
+Result<std::string> PoolingConfigName(std::string_view modules_json) {
+  bool normalize = false;
+  EML_ASSIGN_OR_RETURN(const std::string pooling_path, ParseModules(modules_json, &normalize));
+  return (std::filesystem::path(pooling_path) / "config.json").generic_string();
+}
+
+SentenceEmbeddingConfig DefaultSentenceEmbeddingConfig(const BertConfig& bert) {
+  SentenceEmbeddingConfig out;
+  out.pooling = PoolingMode::kMean;
+  out.normalize = true;
+  out.embedding_dimension = bert.hidden_size;
+  out.max_seq_length = std::min(kDefaultMaxSeqLength, bert.max_position_embeddings);
+  return out;
+}
+
+Status CheckSentenceEmbeddingConfig(const SentenceEmbeddingConfig& embedding,
+                                    const BertConfig& bert) {
+  if (embedding.embedding_dimension != bert.hidden_size) {
+    return BadConfig("pooling config.json", "word_embedding_dimension differs from hidden_size");
+  }
+  if (embedding.max_seq_length > bert.max_position_embeddings) {
+    return BadConfig(kSentenceBertConfigFileName, "max_seq_length exceeds max_position_embeddings");
+  }
+  return OkStatus();
+}
+
 Result<ModelDirectory> ModelDirectory::Open(const std::filesystem::path& dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
@@ -182,27 +209,29 @@ Result<ModelDirectory> ModelDirectory::Open(const std::filesystem::path& dir) {
   out.config_json = dir / "config.json";
   out.tokenizer_json = dir / "tokenizer.json";
   out.weights_safetensors = dir / "model.safetensors";
-  out.modules_json = dir / "modules.json";
-  out.sentence_bert_config_json = dir / "sentence_bert_config.json";
   EML_RETURN_IF_ERROR(CheckRegularFile(out.tokenizer_json));
   EML_RETURN_IF_ERROR(CheckRegularFile(out.weights_safetensors));
+  EML_ASSIGN_OR_RETURN(const std::string config_text, ReadSmallFile(out.config_json));
+  EML_ASSIGN_OR_RETURN(out.bert, ParseBertConfig(config_text));
 
-  EML_ASSIGN_OR_RETURN(const std::string modules_text, ReadSmallFile(out.modules_json));
-  bool normalize = false;
-  EML_ASSIGN_OR_RETURN(const std::string pooling_path, ParseModules(modules_text, &normalize));
-  out.pooling_config_json = dir / pooling_path / "config.json";
+  const std::filesystem::path modules_json = dir / kModulesFileName;
+  Result<std::string> modules_text = ReadSmallFile(modules_json);
+  if (!modules_text.has_value() && modules_text.error().code == ErrorCode::kNotFound) {
+    out.embedding = DefaultSentenceEmbeddingConfig(out.bert);
+    return out;
+  }
+  if (!modules_text.has_value()) {
+    return modules_text.error();
+  }
+  out.modules_json = modules_json;
+  out.sentence_bert_config_json = dir / kSentenceBertConfigFileName;
+  EML_ASSIGN_OR_RETURN(const std::string pooling_name, PoolingConfigName(*modules_text));
+  out.pooling_config_json = dir / pooling_name;
   EML_ASSIGN_OR_RETURN(const std::string pooling_text, ReadSmallFile(out.pooling_config_json));
   EML_ASSIGN_OR_RETURN(const std::string sbert_text, ReadSmallFile(out.sentence_bert_config_json));
   EML_ASSIGN_OR_RETURN(out.embedding,
-                       ParseSentenceEmbeddingConfig(modules_text, pooling_text, sbert_text));
-  EML_ASSIGN_OR_RETURN(const std::string config_text, ReadSmallFile(out.config_json));
-  EML_ASSIGN_OR_RETURN(out.bert, ParseBertConfig(config_text));
-  if (out.embedding.embedding_dimension != out.bert.hidden_size) {
-    return BadConfig("pooling config.json", "word_embedding_dimension differs from hidden_size");
-  }
-  if (out.embedding.max_seq_length > out.bert.max_position_embeddings) {
-    return BadConfig("sentence_bert_config.json", "max_seq_length exceeds max_position_embeddings");
-  }
+                       ParseSentenceEmbeddingConfig(*modules_text, pooling_text, sbert_text));
+  EML_RETURN_IF_ERROR(CheckSentenceEmbeddingConfig(out.embedding, out.bert));
   return out;
 }
 

@@ -8,9 +8,15 @@
 // eml::model::ModelDirectory: the files of a sentence-transformers model directory, e.g. the
 // all-MiniLM-L6-v2 cache written by scripts/fetch-model, and the embedding pipeline they declare:
 // Transformer (BERT) -> Pooling (mean) -> Normalize (L2) when modules.json lists it.
+//
+// One rule for a directory and for a package (enclave::BootModel): with modules.json, the
+// pooling module's config.json and sentence_bert_config.json are required and define the
+// pipeline; without modules.json the model gets DefaultSentenceEmbeddingConfig (the pipeline
+// all-MiniLM-L6-v2 declares), and any pooling or sentence-bert file is ignored.
 
 #include <cstddef>
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 #include "common/result.h"
@@ -19,6 +25,9 @@
 namespace eml::model {
 
 inline constexpr size_t kMaxModelJsonBytes = size_t{1} << 20;
+inline constexpr std::string_view kModulesFileName = "modules.json";
+inline constexpr std::string_view kSentenceBertConfigFileName = "sentence_bert_config.json";
+inline constexpr int kDefaultMaxSeqLength = 256;  // all-MiniLM-L6-v2's max_seq_length
 
 enum class PoolingMode { kMean, kCls, kMax };
 
@@ -41,6 +50,23 @@ Result<SentenceEmbeddingConfig> ParseSentenceEmbeddingConfig(std::string_view mo
                                                              std::string_view pooling_json,
                                                              std::string_view sentence_bert_json);
 
+// PoolingConfigName returns the pooling module's configuration file relative to the model root,
+// "<Pooling module path>/config.json" with '/' separators, after the checks
+// ParseSentenceEmbeddingConfig makes of modules.json (the path is relative, non-empty and has no
+// ".."). Errors: as ParseSentenceEmbeddingConfig for modules.json.
+Result<std::string> PoolingConfigName(std::string_view modules_json);
+
+// DefaultSentenceEmbeddingConfig is the pipeline of a model without modules.json: mean pooling,
+// L2 normalization, embedding_dimension = hidden_size, max_seq_length =
+// min(kDefaultMaxSeqLength, max_position_embeddings).
+SentenceEmbeddingConfig DefaultSentenceEmbeddingConfig(const BertConfig& bert);
+
+// CheckSentenceEmbeddingConfig checks a pipeline against its encoder: embedding_dimension must
+// equal hidden_size and max_seq_length must not exceed max_position_embeddings.
+// Errors: kModelBadConfig.
+Status CheckSentenceEmbeddingConfig(const SentenceEmbeddingConfig& embedding,
+                                    const BertConfig& bert);
+
 // ModelDirectory locates and reads a model directory. Only the small JSON files are read by Open;
 // the weights and tokenizer are opened by their own loaders from the paths below.
 struct ModelDirectory {
@@ -57,8 +83,8 @@ struct ModelDirectory {
 
   // Open checks that every file above exists as a regular file and parses the JSON ones (the
   // pooling module path comes from modules.json and must be a relative path without "..").
-  // embedding.max_seq_length must not exceed bert.max_position_embeddings, and
-  // embedding.embedding_dimension must equal bert.hidden_size.
+  // Without modules.json, embedding is DefaultSentenceEmbeddingConfig(bert) and the three
+  // pipeline paths are empty; with it, CheckSentenceEmbeddingConfig must pass.
   // Errors: kNotFound (directory or file absent), kIoError (unreadable, not a regular file),
   // kLimitExceeded (a JSON file above kMaxModelJsonBytes), kModelBadConfig,
   // kModelUnsupportedConfig, and ParseBertConfig's errors.

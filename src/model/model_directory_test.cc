@@ -153,6 +153,52 @@ TEST(ModelDirectoryTest, MissingDirectoryOrFile) {
   EXPECT_THAT(ModelDirectory::Open(no_pooling.root()), HasError(ErrorCode::kNotFound));
 }
 
+TEST(ModelDirectoryTest, WithoutModulesJsonUsesTheDefaultPipeline) {
+  ScratchDir dir;
+  std::filesystem::remove(dir.root() / "modules.json");
+  dir.Write("1_Pooling/config.json", "ignored without modules.json");
+  Result<ModelDirectory> model = ModelDirectory::Open(dir.root());
+  ASSERT_THAT(model, IsOk());
+  EXPECT_EQ(model->embedding.pooling, PoolingMode::kMean);
+  EXPECT_TRUE(model->embedding.normalize);
+  EXPECT_EQ(model->embedding.max_seq_length, kDefaultMaxSeqLength);
+  EXPECT_EQ(model->embedding.embedding_dimension, 384);
+  EXPECT_TRUE(model->modules_json.empty());
+  EXPECT_TRUE(model->pooling_config_json.empty());
+  // With modules.json the other two files are required.
+  ScratchDir no_sbert;
+  std::filesystem::remove(no_sbert.root() / "sentence_bert_config.json");
+  EXPECT_THAT(ModelDirectory::Open(no_sbert.root()), HasError(ErrorCode::kNotFound));
+}
+
+TEST(SentenceEmbeddingConfigTest, PoolingConfigName) {
+  Result<std::string> name = PoolingConfigName(kModules);
+  ASSERT_THAT(name, IsOk());
+  EXPECT_EQ(*name, "1_Pooling/config.json");
+  EXPECT_THAT(PoolingConfigName(R"([{"type": "sentence_transformers.models.Transformer",
+                                     "path": ""},
+                                    {"type": "sentence_transformers.models.Pooling",
+                                     "path": "../secrets"}])"),
+              HasError(ErrorCode::kModelBadConfig));
+  EXPECT_THAT(PoolingConfigName("[]"), HasError(ErrorCode::kModelBadConfig));
+}
+
+TEST(SentenceEmbeddingConfigTest, DefaultAndChecks) {
+  BertConfig bert;
+  bert.hidden_size = 32;
+  bert.max_position_embeddings = 128;
+  const SentenceEmbeddingConfig defaults = DefaultSentenceEmbeddingConfig(bert);
+  EXPECT_EQ(defaults.max_seq_length, 128);
+  EXPECT_EQ(defaults.embedding_dimension, 32);
+  EXPECT_THAT(CheckSentenceEmbeddingConfig(defaults, bert), IsOk());
+  SentenceEmbeddingConfig longer = defaults;
+  longer.max_seq_length = 129;
+  EXPECT_THAT(CheckSentenceEmbeddingConfig(longer, bert), HasError(ErrorCode::kModelBadConfig));
+  SentenceEmbeddingConfig wider = defaults;
+  wider.embedding_dimension = 64;
+  EXPECT_THAT(CheckSentenceEmbeddingConfig(wider, bert), HasError(ErrorCode::kModelBadConfig));
+}
+
 TEST(ModelDirectoryTest, NonRegularFile) {
   ScratchDir dir;
   std::filesystem::remove(dir.root() / "model.safetensors");

@@ -56,11 +56,13 @@ class ModelStore {
                                                  uint64_t offset, size_t length) = 0;
 };
 
-// OpenModelStore returns the store for `url`.
+// OpenModelStore returns the store for `url`: file://DIR, s3://BUCKET/PREFIX, http://HOST:PORT
+// (the host's storage proxy), or the storage proxy's channel address unix:PATH or
+// vsock:CID:PORT (an http store over that socket; docs/stores.md).
 // Errors: kStoreUnsupportedScheme (any scheme but file://, s3:// and http://), kStoreBadUrl (no
 // scheme, a file:// URL whose path is not absolute, a malformed s3:// bucket or prefix, a
-// malformed http:// URL), kNotFound (the file:// directory does not exist), kAwsNoCredentials
-// (s3:// without AWS credentials).
+// malformed http:// URL or socket address), kNotFound (the file:// directory does not exist),
+// kAwsNoCredentials (s3:// without AWS credentials).
 Result<std::unique_ptr<ModelStore>> OpenModelStore(std::string_view url);
 
 }  // namespace eml::model

@@ -1,14 +1,17 @@
 // Fuzz target `model_config`: ParseBertConfig on the whole input, and
 // ParseSentenceEmbeddingConfig on the input split at its first two NUL bytes into modules.json,
-// the pooling config and sentence_bert_config.json.
+// the pooling config and sentence_bert_config.json, and PoolingConfigName on the first part.
 // Properties: never crashes; fails only with kModelBadConfig / kModelUnsupportedConfig; a parsed
 // BertConfig has every dimension in [1, its kMaxBert* limit], hidden_size divisible by num_heads,
 // eps in (0, 1) and hidden_act "gelu"; a parsed SentenceEmbeddingConfig has positive dimension
-// and max_seq_length.
+// and max_seq_length; a pooling config name is "<relative path>/config.json" without a ".."
+// part.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "model/bert.h"
@@ -53,6 +56,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t second = first == std::string_view::npos ? first : text.find('\0', first + 1);
   if (second == std::string_view::npos) {
     return 0;
+  }
+  eml::Result<std::string> pooling_name = eml::model::PoolingConfigName(text.substr(0, first));
+  if (pooling_name.has_value()) {
+    const std::string_view name = *pooling_name;
+    constexpr std::string_view kSuffix = "/config.json";
+    Require(name.size() > kSuffix.size() && name.substr(name.size() - kSuffix.size()) == kSuffix);
+    Require(name.front() != '/');
+    for (size_t begin = 0; begin < name.size();) {
+      const size_t end = std::min(name.find('/', begin), name.size());
+      Require(name.substr(begin, end - begin) != "..");
+      begin = end + 1;
+    }
+  } else {
+    Require(IsConfigError(pooling_name.error().code));
   }
   eml::Result<eml::model::SentenceEmbeddingConfig> embedding =
       eml::model::ParseSentenceEmbeddingConfig(text.substr(0, first),

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "attest/policy.h"
+#include "channel/address.h"
 #include "channel/frame.h"
 #include "channel/net/net.h"
 #include "channel/transport.h"
@@ -129,9 +130,8 @@ class EnclaveProcess {
   }
   const fs::path& dir() const { return dir_; }
 
-  host::EnclaveAddress address() const {
-    Result<host::EnclaveAddress> a =
-        host::ParseEnclaveAddress(ready_["address"].get<std::string>());
+  channel::Address address() const {
+    Result<channel::Address> a = channel::ParseAddress(ready_["address"].get<std::string>());
     EML_CHECK(a.has_value());
     return *a;
   }
@@ -345,7 +345,7 @@ TEST_F(RuntimeTest, ThousandRequestsOverSixteenSessionsThroughTheHostOverTcp) {
 
 TEST_F(RuntimeTest, ThousandRequestsOverSixteenSessionsThroughTheHostOverUnix) {
   std::unique_ptr<host::Relay> relay = StartRelay(*unix_);
-  EXPECT_EQ(unix_->address().kind, host::EnclaveAddress::Kind::kUnix);
+  EXPECT_EQ(unix_->address().kind, channel::Address::Kind::kUnix);
   std::optional<client::VerifiedEmbeddings> sample;
   std::string key_hex;
   EXPECT_EQ(

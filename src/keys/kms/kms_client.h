@@ -39,8 +39,8 @@ struct KmsClientOptions {
   int64_t timeout_ms = 10000;         // per request
   int64_t connect_timeout_ms = 3000;
   std::string ca_file;  // PEM bundle instead of the system store (tests)
-  // proxy: "http://HOST:PORT" of an HTTP CONNECT proxy (the host's egress proxy for an enclave);
-  // empty: connect directly.
+  // proxy: "http://HOST:PORT" of an HTTP CONNECT proxy (the host's egress proxy for an enclave),
+  // or its "unix:PATH" / "vsock:CID:PORT" (http::Request::proxy); empty: connect directly.
   std::string proxy;
   // Injected for tests; defaults are the system clock and std::this_thread::sleep_for.
   std::function<int64_t()> now_unix_s;

@@ -86,6 +86,9 @@ Result<std::unique_ptr<ModelStore>> HttpStore::Open(std::string_view url,
     base.pop_back();
   }
   EML_RETURN_IF_ERROR(ValidateBaseUrl(base));
+  if (!options.via.empty() && !http::CheckVia(options.via).has_value()) {
+    return Error{ErrorCode::kStoreBadUrl, "store address must be unix:PATH or vsock:CID:PORT"};
+  }
   if (options.timeout_ms <= 0 || options.connect_timeout_ms <= 0) {
     return Error{ErrorCode::kInvalidArgument, "http store timeouts must be positive"};
   }
@@ -116,6 +119,7 @@ Result<http::Response> HttpStore::Send(const std::string& method, const std::str
   }
   request.timeout_ms = options_.timeout_ms;
   request.connect_timeout_ms = options_.connect_timeout_ms;
+  request.via = options_.via;
   request.max_response_bytes = max_response_bytes;
   return client_->Send(request);
 }

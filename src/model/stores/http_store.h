@@ -42,13 +42,17 @@ inline constexpr size_t kHttpStoreErrorAllowance = 4096;
 struct HttpStoreOptions {
   int64_t timeout_ms = 120'000;  // per request (one whole file or range)
   int64_t connect_timeout_ms = 5'000;
+  // via, when not empty, is the proxy's channel address "unix:PATH" or "vsock:CID:PORT"
+  // (http::Request::via): every request goes over it, the URL then only naming the Host.
+  std::string via;
 };
 
 class HttpStore final : public ModelStore {
  public:
   // Open checks `url` ("http://HOST:PORT" with an optional path prefix of [A-Za-z0-9._-]
   // components; a trailing '/' is dropped) and makes the HTTP client (no request is sent).
-  // Errors: kStoreBadUrl, kInvalidArgument (timeouts not positive), kHttpLibraryFailure.
+  // Errors: kStoreBadUrl (also a malformed options.via), kInvalidArgument (timeouts not
+  // positive), kHttpLibraryFailure.
   static Result<std::unique_ptr<ModelStore>> Open(std::string_view url,
                                                   HttpStoreOptions options = {});
 

@@ -63,8 +63,9 @@ TEST(HttpStoreOpenTest, ChecksTheUrl) {
   }
   EXPECT_THAT(OpenModelStore("https://h:1"), HasError(ErrorCode::kStoreUnsupportedScheme));
   EXPECT_THAT(HttpStore::Open("https://h:1"), HasError(ErrorCode::kStoreBadUrl));
-  EXPECT_THAT(HttpStore::Open("http://h:1", HttpStoreOptions{.timeout_ms = 0}),
-              HasError(ErrorCode::kInvalidArgument));
+  HttpStoreOptions no_time;
+  no_time.timeout_ms = 0;
+  EXPECT_THAT(HttpStore::Open("http://h:1", no_time), HasError(ErrorCode::kInvalidArgument));
 }
 
 TEST_F(HttpStoreTest, PublishIsRefused) {
