@@ -43,11 +43,14 @@
 // OpenMP: without OMP_WAIT_POLICY or GOMP_SPINCOUNT in its environment the enclave re-executes
 // itself with OMP_WAIT_POLICY=passive before anything else runs (see UseDefaultOmpWaitPolicy).
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <array>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -215,30 +218,28 @@ enclave::MeasuredConfig MeasuredConfigOf(const Flags& flags,
   return measured;
 }
 
-Result<std::vector<uint8_t>> ReadWholeFile(const char* path) {
-  FILE* file = std::fopen(path, "rb");
-  if (file == nullptr) {
+// Sha384OfFile hashes the file at `path` in 1 MiB reads: the ~70 MB binary on sim is measured
+// once, streaming, and never held whole.
+Result<std::array<uint8_t, crypto::kSha384Size>> Sha384OfFile(const char* path) {
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     return Error{ErrorCode::kIoError, std::string("cannot open ") + path};
   }
-  std::vector<uint8_t> bytes;
-  // One allocation of the file's size (the ~90 MB binary on sim): growing by doubling would copy
-  // it about twice over, into fresh pages each time.
-  std::error_code size_error;
-  const uintmax_t size_hint = std::filesystem::file_size(path, size_error);
-  if (!size_error) {
-    bytes.reserve(static_cast<size_t>(size_hint));
+  crypto::Sha384Hasher hasher;
+  std::vector<uint8_t> chunk(size_t{1} << 20);
+  ssize_t got = 0;
+  while ((got = ::read(fd, chunk.data(), chunk.size())) != 0) {
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got < 0) {
+      ::close(fd);
+      return Error{ErrorCode::kIoError, std::string("cannot read ") + path};
+    }
+    hasher.Update(std::span<const uint8_t>(chunk.data(), static_cast<size_t>(got)));
   }
-  std::vector<uint8_t> chunk(1 << 20);
-  size_t got = 0;
-  while ((got = std::fread(chunk.data(), 1, chunk.size(), file)) > 0) {
-    bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(got));
-  }
-  const bool failed = std::ferror(file) != 0;
-  std::fclose(file);
-  if (failed) {
-    return Error{ErrorCode::kIoError, std::string("cannot read ") + path};
-  }
-  return bytes;
+  ::close(fd);
+  return hasher.Finish();
 }
 
 int64_t NowUnix() { return static_cast<int64_t>(std::time(nullptr)); }
@@ -246,9 +247,8 @@ int64_t NowUnix() { return static_cast<int64_t>(std::time(nullptr)); }
 // MakeEvidenceSource returns the source that attests for --platform. On hardware the platform
 // measured the enclave before it ran (CreatePlatformEvidenceSource reads the measurements). On
 // sim it measures the enclave itself (PCR0 the running binary, PCR1 `measured`, PCR2 the sim
-// root): PCR2 needs the sim root, which the provider creates on first use, so create (or load)
-// it once, then make the provider with the final measurements. Errors: kIoError, the sim
-// provider's, CreatePlatformEvidenceSource's.
+// root, created on first use, so it is loaded before the provider is made). Errors: kIoError,
+// the sim provider's, CreatePlatformEvidenceSource's.
 Result<std::unique_ptr<enclave::EvidenceSource>> MakeEvidenceSource(
     const Flags& flags, const enclave::MeasuredConfig& measured) {
   if (flags.platform != enclave::kPlatformSim) {
@@ -256,17 +256,15 @@ Result<std::unique_ptr<enclave::EvidenceSource>> MakeEvidenceSource(
     hardware.platform = flags.platform;
     return enclave::CreatePlatformEvidenceSource(hardware);
   }
-  EML_ASSIGN_OR_RETURN(const std::vector<uint8_t> binary, ReadWholeFile("/proc/self/exe"));
-  const std::string config_json = enclave::MeasuredConfigJson(measured);
-  const std::string no_anchors;
+  attest::sim::MeasuredDigests digests;
+  EML_ASSIGN_OR_RETURN(digests.enclave_binary, Sha384OfFile("/proc/self/exe"));
+  digests.configuration = crypto::Sha384(AsBytes(enclave::MeasuredConfigJson(measured)));
+  EML_ASSIGN_OR_RETURN(const crypto::Certificate root,
+                       attest::sim::SimProvider::RootCertificate(flags.state_dir, NowUnix()));
+  digests.trust_anchors = crypto::Sha384(root.der());
   EML_ASSIGN_OR_RETURN(
-      const attest::sim::SimProvider root_only,
-      attest::sim::SimProvider::Create(
-          flags.state_dir, {binary, AsBytes(config_json), AsBytes(no_anchors)}, NowUnix()));
-  const std::vector<uint8_t> anchors(root_only.root().der().begin(), root_only.root().der().end());
-  EML_ASSIGN_OR_RETURN(attest::sim::SimProvider provider,
-                       attest::sim::SimProvider::Create(
-                           flags.state_dir, {binary, AsBytes(config_json), anchors}, NowUnix()));
+      attest::sim::SimProvider provider,
+      attest::sim::SimProvider::CreateFromDigests(flags.state_dir, digests, NowUnix()));
   return std::unique_ptr<enclave::EvidenceSource>(
       std::make_unique<enclave::SimEvidenceSource>(std::move(provider)));
 }

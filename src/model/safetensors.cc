@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -397,9 +398,13 @@ const TensorView* SafetensorsFile::Find(std::string_view name) const {
   return &*it;
 }
 
-Result<std::vector<float>> SafetensorsFile::ReadAsF32(
-    std::string_view name, std::span<const int64_t> expected_shape) const {
-  const TensorView* tensor = Find(name);
+namespace {
+
+// FindFloatTensor returns the tensor `name` if it exists, is a float type and (when
+// `expected_shape` is non-empty) has that shape.
+Result<const TensorView*> FindFloatTensor(const SafetensorsFile& file, std::string_view name,
+                                          std::span<const int64_t> expected_shape) {
+  const TensorView* tensor = file.Find(name);
   if (tensor == nullptr) {
     return Error{ErrorCode::kModelTensorNotFound, "tensor \"" + std::string(name) + "\" absent"};
   }
@@ -414,6 +419,28 @@ Result<std::vector<float>> SafetensorsFile::ReadAsF32(
                                                         std::string(DTypeName(tensor->dtype)) +
                                                         ", not a float type"};
   }
+  return tensor;
+}
+
+}  // namespace
+
+Result<std::span<const float>> SafetensorsFile::ViewAsF32(std::string_view name,
+                                                          std::span<const int64_t> expected_shape,
+                                                          std::vector<float>& scratch) const {
+  EML_ASSIGN_OR_RETURN(const TensorView* tensor, FindFloatTensor(*this, name, expected_shape));
+  const bool aligned = reinterpret_cast<uintptr_t>(tensor->data.data()) % alignof(float) == 0;
+  if (tensor->dtype == DType::kF32 && std::endian::native == std::endian::little && aligned) {
+    // The size was validated against shape and dtype when the file was opened.
+    return std::span<const float>(reinterpret_cast<const float*>(tensor->data.data()),
+                                  tensor->NumElements());
+  }
+  EML_ASSIGN_OR_RETURN(scratch, ReadAsF32(name, expected_shape));
+  return std::span<const float>(scratch);
+}
+
+Result<std::vector<float>> SafetensorsFile::ReadAsF32(
+    std::string_view name, std::span<const int64_t> expected_shape) const {
+  EML_ASSIGN_OR_RETURN(const TensorView* tensor, FindFloatTensor(*this, name, expected_shape));
   std::vector<float> out(tensor->NumElements());
   // The data size was validated against the shape and dtype when the file was opened.
   EML_CHECK(tensor->data.size() == out.size() * DTypeSizeBytes(tensor->dtype));

@@ -138,6 +138,14 @@ class SafetensorsFile {
   Result<std::vector<float>> ReadAsF32(std::string_view name,
                                        std::span<const int64_t> expected_shape = {}) const;
 
+  // ViewAsF32 returns the same values as ReadAsF32 without a copy where the file stores them as
+  // little-endian F32 at a float-aligned address: a view of the file's bytes, valid while they
+  // live. Otherwise it converts them into `scratch` and returns a view of that. Errors: as
+  // ReadAsF32's.
+  Result<std::span<const float>> ViewAsF32(std::string_view name,
+                                           std::span<const int64_t> expected_shape,
+                                           std::vector<float>& scratch) const EML_LIFETIME_BOUND;
+
   // data_section_size_bytes returns the size of the data section (after the header).
   size_t data_section_size_bytes() const;
 

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <limits>
 
@@ -80,6 +82,49 @@ TEST(SafetensorsTest, ParsesValidFile) {
   ASSERT_THAT(values, IsOk());
   EXPECT_THAT(*values, ElementsAre(0.0f, 1.0f, 2.0f));
   EXPECT_THAT(*file->ReadAsF32("b"), ElementsAre(1.5f, -2.0f));
+}
+
+TEST(SafetensorsTest, ViewAsF32ViewsAlignedF32InPlaceAndConvertsTheRest) {
+  const std::vector<float> values = {1.5f, -2.0f, 0.25f, 8.0f, -0.0f, 3.0f};
+  const std::vector<uint8_t> bytes = SafetensorsBuilder()
+                                         .AddF32("w", {2, 3}, values)
+                                         .AddRaw("h", "F16", {2}, {0x00, 0x3c, 0x00, 0xc0})
+                                         .Build();
+  const std::vector<int64_t> shape = {2, 3};
+  bool saw_view = false;
+  bool saw_copy = false;
+  // Shift the whole file by 0..3 bytes in memory: the tensor's address is float-aligned for some
+  // shifts (viewed in place) and not for others (converted into the scratch vector).
+  for (size_t shift = 0; shift < 4; ++shift) {
+    std::vector<uint8_t> storage(bytes.size() + shift);
+    std::copy(bytes.begin(), bytes.end(), storage.begin() + static_cast<std::ptrdiff_t>(shift));
+    Result<SafetensorsFile> file =
+        SafetensorsFile::FromView(std::span<const uint8_t>(storage).subspan(shift));
+    ASSERT_THAT(file, IsOk());
+    const uint8_t* tensor_bytes = file->Find("w")->data.data();
+    std::vector<float> scratch;
+    Result<std::span<const float>> view = file->ViewAsF32("w", shape, scratch);
+    ASSERT_THAT(view, IsOk());
+    EXPECT_THAT(*view, ::testing::ElementsAreArray(values));
+    if (reinterpret_cast<uintptr_t>(tensor_bytes) % alignof(float) == 0) {
+      saw_view = true;
+      EXPECT_EQ(static_cast<const void*>(view->data()), static_cast<const void*>(tensor_bytes));
+      EXPECT_TRUE(scratch.empty());
+    } else {
+      saw_copy = true;
+      EXPECT_EQ(view->data(), scratch.data());
+    }
+    std::vector<float> half_scratch;
+    Result<std::span<const float>> halves = file->ViewAsF32("h", {}, half_scratch);
+    ASSERT_THAT(halves, IsOk());
+    EXPECT_THAT(*halves, ElementsAre(1.0f, -2.0f));
+    EXPECT_EQ(halves->data(), half_scratch.data());  // F16 is always converted
+    EXPECT_THAT(file->ViewAsF32("absent", {}, scratch), HasError(ErrorCode::kModelTensorNotFound));
+    const std::vector<int64_t> wrong = {3, 2};
+    EXPECT_THAT(file->ViewAsF32("w", wrong, scratch), HasError(ErrorCode::kModelShapeMismatch));
+  }
+  EXPECT_TRUE(saw_view);
+  EXPECT_TRUE(saw_copy);
 }
 
 TEST(SafetensorsTest, ViewsSurviveMove) {

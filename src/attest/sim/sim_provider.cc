@@ -201,19 +201,25 @@ Result<Root> LoadOrCreateRoot(const std::filesystem::path& state_dir, int64_t no
 
 }  // namespace
 
-std::map<uint32_t, std::vector<uint8_t>> SimPcrs(const MeasuredInputs& inputs) {
+MeasuredDigests Measure(const MeasuredInputs& inputs) {
+  return MeasuredDigests{.enclave_binary = crypto::Sha384(inputs.enclave_binary),
+                         .configuration = crypto::Sha384(inputs.configuration),
+                         .trust_anchors = crypto::Sha384(inputs.trust_anchors)};
+}
+
+std::map<uint32_t, std::vector<uint8_t>> SimPcrs(const MeasuredDigests& digests) {
   std::map<uint32_t, std::vector<uint8_t>> pcrs;
   for (uint32_t i = 0; i < kNumPcrs; ++i) {
     pcrs[i] = std::vector<uint8_t>(crypto::kSha384Size, 0);
   }
-  auto set = [&](uint32_t index, std::span<const uint8_t> bytes) {
-    auto digest = crypto::Sha384(bytes);
-    pcrs[index].assign(digest.begin(), digest.end());
-  };
-  set(0, inputs.enclave_binary);
-  set(1, inputs.configuration);
-  set(2, inputs.trust_anchors);
+  pcrs[0].assign(digests.enclave_binary.begin(), digests.enclave_binary.end());
+  pcrs[1].assign(digests.configuration.begin(), digests.configuration.end());
+  pcrs[2].assign(digests.trust_anchors.begin(), digests.trust_anchors.end());
   return pcrs;
+}
+
+std::map<uint32_t, std::vector<uint8_t>> SimPcrs(const MeasuredInputs& inputs) {
+  return SimPcrs(Measure(inputs));
 }
 
 namespace {
@@ -244,6 +250,12 @@ Result<Leaf> IssueLeaf(const Root& root, const std::string& module_id, std::vect
 
 Result<SimProvider> SimProvider::Create(const std::filesystem::path& state_dir,
                                         const MeasuredInputs& inputs, int64_t now_unix) {
+  return CreateFromDigests(state_dir, Measure(inputs), now_unix);
+}
+
+Result<SimProvider> SimProvider::CreateFromDigests(const std::filesystem::path& state_dir,
+                                                   const MeasuredDigests& digests,
+                                                   int64_t now_unix) {
   if (now_unix < 0) {
     return Error{ErrorCode::kInvalidArgument, "now_unix is negative"};
   }
@@ -252,7 +264,16 @@ Result<SimProvider> SimProvider::Create(const std::filesystem::path& state_dir,
   std::string module_id = "sim-" + HexEncode(std::span<const uint8_t>(serial).first(8));
   EML_ASSIGN_OR_RETURN(Leaf leaf, IssueLeaf(root, module_id, std::move(serial), now_unix));
   return SimProvider(state_dir, std::move(root.cert), std::move(leaf.cert), std::move(leaf.key),
-                     SimPcrs(inputs), std::move(module_id));
+                     SimPcrs(digests), std::move(module_id));
+}
+
+Result<crypto::Certificate> SimProvider::RootCertificate(const std::filesystem::path& state_dir,
+                                                         int64_t now_unix) {
+  if (now_unix < 0) {
+    return Error{ErrorCode::kInvalidArgument, "now_unix is negative"};
+  }
+  EML_ASSIGN_OR_RETURN(Root root, LoadOrCreateRoot(state_dir, now_unix));
+  return std::move(root.cert);
 }
 
 Result<SimProvider> SimProvider::Renewed(int64_t now_unix) const {

@@ -23,6 +23,7 @@
 // processes creating the root at the same instant: one wins (O_EXCL), the other fails with
 // kAttestSimState and succeeds on retry.
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -33,6 +34,7 @@
 
 #include "common/result.h"
 #include "crypto/ecdsa.h"
+#include "crypto/hash.h"
 #include "crypto/x509.h"
 
 namespace eml::attest::sim {
@@ -52,8 +54,20 @@ struct MeasuredInputs {
   std::span<const uint8_t> trust_anchors;
 };
 
-// SimPcrs returns PCR0..15 for `inputs` (see above).
+// The SHA-384 digests of MeasuredInputs: what PCR0..2 hold. A caller measuring a large binary
+// hashes it once, streaming, instead of holding all of its bytes.
+struct MeasuredDigests {
+  std::array<uint8_t, crypto::kSha384Size> enclave_binary{};
+  std::array<uint8_t, crypto::kSha384Size> configuration{};
+  std::array<uint8_t, crypto::kSha384Size> trust_anchors{};
+};
+
+// Measure returns the digests of `inputs`.
+MeasuredDigests Measure(const MeasuredInputs& inputs);
+
+// SimPcrs returns PCR0..15 for `inputs` / `digests` (see above).
 std::map<uint32_t, std::vector<uint8_t>> SimPcrs(const MeasuredInputs& inputs);
+std::map<uint32_t, std::vector<uint8_t>> SimPcrs(const MeasuredDigests& digests);
 
 // Caller-chosen data bound into one document. Limits are the Nitro verifier's
 // (nitro::kMaxPublicKeyBytes, kMaxUserDataBytes, kMaxNonceBytes).
@@ -74,6 +88,15 @@ class SimProvider {
   //   crypto errors (key generation, signing).
   static Result<SimProvider> Create(const std::filesystem::path& state_dir,
                                     const MeasuredInputs& inputs, int64_t now_unix);
+  // As Create, with the PCR digests already computed.
+  static Result<SimProvider> CreateFromDigests(const std::filesystem::path& state_dir,
+                                               const MeasuredDigests& digests, int64_t now_unix);
+
+  // RootCertificate returns the root certificate in `state_dir`, creating the root on first use
+  // exactly as Create does: what a caller measures into PCR2 before it creates the provider.
+  // Errors: as Create's, less the leaf's.
+  static Result<crypto::Certificate> RootCertificate(const std::filesystem::path& state_dir,
+                                                     int64_t now_unix);
 
   // Renewed returns a provider with a fresh leaf valid from now_unix (same root, PCRs and
   // module id), reading the root key again from the state directory: a provider never keeps

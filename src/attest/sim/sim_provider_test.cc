@@ -120,6 +120,36 @@ TEST_F(SimProviderTest, DocumentHasTheNitroShape) {
   EXPECT_FALSE(payload->nonce.has_value());
 }
 
+TEST_F(SimProviderTest, DigestsGiveTheSamePcrsAsBytesAndTheRootCanBeMeasuredFirst) {
+  // The enclave's path: root certificate first (created here, on first use), its DER measured
+  // into PCR2, then a provider from precomputed digests.
+  Result<crypto::Certificate> root = SimProvider::RootCertificate(dir_, kNow);
+  ASSERT_THAT(root, IsOk());
+  EXPECT_TRUE(std::filesystem::exists(dir_ / kStateSubdir / kRootKeyFile));
+  const std::vector<uint8_t> root_der(root->der().begin(), root->der().end());
+  const MeasuredInputs inputs{kBinary, kConfig, root_der};
+  const MeasuredDigests digests = Measure(inputs);
+  EXPECT_EQ(digests.enclave_binary, crypto::Sha384(kBinary));
+  EXPECT_EQ(digests.configuration, crypto::Sha384(kConfig));
+  EXPECT_EQ(digests.trust_anchors, crypto::Sha384(root_der));
+  Result<SimProvider> from_digests = SimProvider::CreateFromDigests(dir_, digests, kNow);
+  ASSERT_THAT(from_digests, IsOk());
+  Result<SimProvider> from_bytes = SimProvider::Create(dir_, inputs, kNow);
+  ASSERT_THAT(from_bytes, IsOk());
+  EXPECT_EQ(from_digests->pcrs(), from_bytes->pcrs());
+  EXPECT_EQ(from_digests->pcrs(), SimPcrs(inputs));
+  // Same root on every later call: the one measured is the one that signs.
+  EXPECT_TRUE(std::equal(from_digests->root().der().begin(), from_digests->root().der().end(),
+                         root_der.begin(), root_der.end()));
+  Result<crypto::Certificate> again = SimProvider::RootCertificate(dir_, kNow + 60);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_TRUE(std::equal(again->der().begin(), again->der().end(), root_der.begin(),
+                         root_der.end()));
+  EXPECT_THAT(SimProvider::RootCertificate(dir_, -1), HasError(ErrorCode::kInvalidArgument));
+  EXPECT_THAT(SimProvider::CreateFromDigests(dir_, digests, -1),
+              HasError(ErrorCode::kInvalidArgument));
+}
+
 TEST_F(SimProviderTest, RootIsCreatedOnceWithPrivateKeyFileAndReused) {
   SimProvider first = Make();
   struct stat st {};

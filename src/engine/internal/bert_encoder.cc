@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -51,8 +52,13 @@ Result<Linear> LoadLinear(const model::SafetensorsFile& file, MatmulType type,
                           size_t out, const InputNorm* input_norm = nullptr) {
   const std::vector<int64_t> weight_shape = {static_cast<int64_t>(out), static_cast<int64_t>(in)};
   const std::vector<int64_t> bias_shape = {static_cast<int64_t>(out)};
-  EML_ASSIGN_OR_RETURN(std::vector<float> weight, Read(file, weight_name, weight_shape));
-  EML_ASSIGN_OR_RETURN(std::vector<float> bias, Read(file, bias_name, bias_shape));
+  // Views where the file allows: the reorder into oneDNN's layout is then the only copy.
+  std::vector<float> weight_scratch;
+  std::vector<float> bias_scratch;
+  EML_ASSIGN_OR_RETURN(const std::span<const float> weight,
+                       file.ViewAsF32(weight_name, weight_shape, weight_scratch));
+  EML_ASSIGN_OR_RETURN(const std::span<const float> bias,
+                       file.ViewAsF32(bias_name, bias_shape, bias_scratch));
   if (type != MatmulType::kInt8 || input_norm == nullptr) {
     return Linear::Create(type, in, out, weight, bias);
   }
@@ -135,7 +141,13 @@ Result<std::unique_ptr<BertEncoder>> BertEncoder::Create(const model::BertConfig
   encoder->config_ = config;
   encoder->plan_ = plan;
   encoder->kernels_ = &kernels;
-  EML_ASSIGN_OR_RETURN(encoder->word_, Read(file, names.embeddings.word, shapes.word));
+  {
+    std::vector<float> scratch;
+    EML_ASSIGN_OR_RETURN(const std::span<const float> word,
+                         file.ViewAsF32(names.embeddings.word, shapes.word, scratch));
+    encoder->word_.EnsureBytes(word.size_bytes());
+    std::memcpy(encoder->word_.data(), word.data(), word.size_bytes());
+  }
   EML_ASSIGN_OR_RETURN(encoder->position_, Read(file, names.embeddings.position, shapes.position));
   EML_ASSIGN_OR_RETURN(encoder->token_type_,
                        Read(file, names.embeddings.token_type, shapes.token_type));
@@ -236,7 +248,7 @@ void BertEncoder::Embed(const PackedBatch& batch, float* hidden_out) const {
       const auto id = static_cast<size_t>(batch.ids[t]);
       const auto type = batch.type_ids.empty() ? size_t{0} : static_cast<size_t>(batch.type_ids[t]);
       const size_t pos = t - batch.offsets[s];
-      k.add(word_.data() + id * hidden, token_type_.data() + type * hidden, hidden, row);
+      k.add(word_.floats() + id * hidden, token_type_.data() + type * hidden, hidden, row);
       k.add(row, position_.data() + pos * hidden, hidden, row);
       k.layer_norm(row, emb_ln_gamma_.data(), emb_ln_beta_.data(), hidden, config_.layer_norm_eps,
                    row);
