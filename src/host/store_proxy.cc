@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -73,8 +74,10 @@ Reply StoreErrorReply(const Error& error) {
   }
 }
 
-// Shared is what every session reads: immutable after Start, except the counters and the store
-// (behind store_mutex).
+class Session;
+
+// Shared is what every session reads: immutable after Start, except the counters, the store
+// (behind store_mutex) and the live sessions (behind sessions_mutex).
 struct Shared {
   Shared(model::ModelStore& s, StoreProxyOptions opts) : store(s), options(std::move(opts)) {}
   model::ModelStore& store;
@@ -82,6 +85,11 @@ struct Shared {
   StoreProxyOptions options;
   std::atomic<int> connections{0};
   std::atomic<uint64_t> next_id{1};
+  // Stop closes these sessions' sockets itself: their handlers stay queued in the stopped
+  // io_context, which would otherwise hold a kept-alive connection open until the proxy is
+  // destroyed (the peer waiting out its request timeout instead of seeing the close).
+  std::mutex sessions_mutex;
+  std::map<uint64_t, std::weak_ptr<Session>> sessions;
 };
 
 // Serve answers one parsed request from the store.
@@ -167,11 +175,21 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(socket)), shared_(shared), id_(shared.next_id.fetch_add(1)) {
     shared_.connections.fetch_add(1);
   }
-  ~Session() { shared_.connections.fetch_sub(1); }
+  ~Session() {
+    {
+      std::lock_guard<std::mutex> lock(shared_.sessions_mutex);
+      shared_.sessions.erase(id_);
+    }
+    shared_.connections.fetch_sub(1);
+  }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
   void Start() {
+    {
+      std::lock_guard<std::mutex> lock(shared_.sessions_mutex);
+      shared_.sessions.emplace(id_, weak_from_this());
+    }
     if (!shared_.options.record_dir.empty()) {
       const std::string base = "store-" + std::to_string(id_);
       Result<RecordFile> req = RecordFile::Open(shared_.options.record_dir, base + "-req.bin");
@@ -184,6 +202,16 @@ class Session : public std::enable_shared_from_this<Session> {
       record_resp_ = *std::move(resp);
     }
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+  }
+
+  // Shutdown closes the connection now. Called on the session's strand, or by Stop once no
+  // thread runs the io_context any more.
+  void Shutdown() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(Socket::shutdown_both, ignored);
+    stream_.close();
+    record_req_.Close();
+    record_resp_.Close();
   }
 
  private:
@@ -294,14 +322,6 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
-  void Shutdown() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(Socket::shutdown_both, ignored);
-    stream_.close();
-    record_req_.Close();
-    record_resp_.Close();
-  }
-
   using Response = bhttp::response<bhttp::vector_body<uint8_t>>;
 
   Stream stream_;
@@ -401,6 +421,18 @@ void StoreProxy::Stop() {
   impl_->ioc.stop();
   for (std::thread& thread : impl_->threads) {
     thread.join();
+  }
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard<std::mutex> sessions_lock(impl_->shared.sessions_mutex);
+    for (const auto& [id, weak] : impl_->shared.sessions) {
+      if (std::shared_ptr<Session> session = weak.lock()) {
+        live.push_back(std::move(session));
+      }
+    }
+  }
+  for (const std::shared_ptr<Session>& session : live) {
+    session->Shutdown();
   }
   beast::error_code ignored;
   impl_->acceptor.close(ignored);
