@@ -13,6 +13,7 @@
 #include <optional>
 #include <system_error>
 
+#include "http/internal/via_bridge.h"
 #include "http/internal/via_socket.h"
 
 namespace eml::http {
@@ -118,37 +119,53 @@ bool PreconnectedSocketsWork() {
   return works;
 }
 
+// PointCurlAt rewrites the peer address libcurl is about to connect (the callback may change it;
+// libcurl passes storage for any socket address) and returns a fresh socket of its family.
+curl_socket_t PointCurlAt(Transfer* t, const sockaddr* peer, socklen_t peer_len,
+                          curl_sockaddr* address) {
+  const int fd = ::socket(peer->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    t->via_error = Error{ErrorCode::kHttpConnect, "via: socket failed"};
+    return CURL_SOCKET_BAD;
+  }
+  address->family = peer->sa_family;
+  address->protocol = 0;
+  address->addrlen = peer_len;
+  std::memcpy(reinterpret_cast<char*>(address) + offsetof(curl_sockaddr, addr), peer, peer_len);
+  return fd;
+}
+
 // OpenViaSocket is libcurl's CURLOPT_OPENSOCKETFUNCTION when a via is set; it ignores the
 // address libcurl resolved. Where PreconnectedSocketsWork, it returns a socket it connected to
 // the via target itself (ConnectVia, bounded by the connect timeout) and ViaSocketReady tells
-// libcurl so. Elsewhere it rewrites the peer address to the via target (the callback may change
-// it; libcurl passes storage for any socket address) and returns a fresh socket of that family,
-// which libcurl's own non-blocking connect, bounded by CURLOPT_CONNECTTIMEOUT_MS, connects. That
-// libcurl cannot name an AF_VSOCK peer (it fails before connecting), so VSock needs a libcurl
-// outside 7.88.x: refused there with kHttpConnect and a reason.
+// libcurl so. Elsewhere libcurl must connect the socket itself: a Unix via target is handed to
+// it as the peer address (its own non-blocking connect, bounded by CURLOPT_CONNECTTIMEOUT_MS);
+// a VSock one, which that libcurl cannot name, is connected here and reached through a one-shot
+// Unix bridge (internal/via_bridge.h).
 curl_socket_t OpenViaSocket(void* user, curlsocktype purpose, curl_sockaddr* address) {
   auto* t = static_cast<Transfer*>(user);
   if (purpose != CURLSOCKTYPE_IPCXN || !t->via.has_value()) {
     return CURL_SOCKET_BAD;
   }
+  const internal::ViaTarget& via = *t->via;
+  if (!PreconnectedSocketsWork() && via.address.ss_family == AF_UNIX) {
+    return PointCurlAt(t, reinterpret_cast<const sockaddr*>(&via.address), via.address_len,
+                       address);
+  }
   if (!PreconnectedSocketsWork()) {
-    const internal::ViaTarget& via = *t->via;
-    if (via.address.ss_family != AF_UNIX) {
-      t->via_error = Error{ErrorCode::kHttpConnect,
-                           "via: VSock needs libcurl before 7.88 or from 8.0 (curl issue #10626)"};
+    Result<int> connected = internal::ConnectVia(via, t->connect_timeout_ms);
+    if (!connected.has_value()) {
+      t->via_error = connected.error();
       return CURL_SOCKET_BAD;
     }
-    const int fd = ::socket(via.address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-      t->via_error = Error{ErrorCode::kHttpConnect, "via: socket failed"};
+    Result<internal::BridgeAddress> bridge =
+        internal::StartBridge(*connected, t->connect_timeout_ms);
+    if (!bridge.has_value()) {
+      t->via_error = bridge.error();
       return CURL_SOCKET_BAD;
     }
-    address->family = via.address.ss_family;
-    address->protocol = 0;
-    address->addrlen = via.address_len;
-    std::memcpy(reinterpret_cast<char*>(address) + offsetof(curl_sockaddr, addr), &via.address,
-                via.address_len);
-    return fd;
+    return PointCurlAt(t, reinterpret_cast<const sockaddr*>(&bridge->address), bridge->address_len,
+                       address);
   }
   Result<int> fd = internal::ConnectVia(*t->via, t->connect_timeout_ms);
   if (!fd.has_value()) {
