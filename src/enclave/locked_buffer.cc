@@ -9,11 +9,6 @@
 #include <utility>
 
 namespace eml::enclave {
-namespace {
-
-constexpr size_t kHugePageBytes = size_t{2} << 20;  // x86-64 and arm64 transparent huge pages
-
-}  // namespace
 
 Result<LockedBuffer> LockedBuffer::Create(size_t size_bytes, const WarnFn& warn) {
   LockedBuffer out;
@@ -34,13 +29,8 @@ Result<LockedBuffer> LockedBuffer::Create(size_t size_bytes, const WarnFn& warn)
   out.data_ = static_cast<uint8_t*>(address);
   out.size_ = size_bytes;
   out.mapped_bytes_ = mapped;
-  // Best effort: a kernel without MADV_DONTDUMP or transparent huge pages still gives a working
-  // buffer. Huge pages make the mlock below populate a model file with 512 times fewer page
-  // faults (measured: ~10 ms instead of ~45 ms for 91 MB, docs/benchmarks.md "Cold start").
+  // Best effort: a kernel without MADV_DONTDUMP still gives a working buffer.
   (void)::madvise(address, mapped, MADV_DONTDUMP);
-  if (mapped >= kHugePageBytes) {
-    (void)::madvise(address, mapped, MADV_HUGEPAGE);
-  }
   if (::mlock(address, mapped) == 0) {
     out.locked_ = true;
   } else if (warn) {

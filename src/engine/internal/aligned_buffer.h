@@ -1,9 +1,7 @@
 #pragma once
-// AlignedBuffer: a growable, 64-byte-aligned byte buffer for the engine's workspaces and tables. EnsureBytes
+// AlignedBuffer: a growable, 64-byte-aligned byte buffer for the engine's workspaces. EnsureBytes
 // reallocates only when asked for more than it holds (old contents are not kept) and aborts
 // if memory is exhausted. Not thread-safe; owned by one workspace.
-
-#include <sys/mman.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -17,23 +15,15 @@ namespace eml::engine::internal {
 class AlignedBuffer {
  public:
   static constexpr size_t kAlignment = 64;
-  static constexpr size_t kHugePageBytes = size_t{2} << 20;  // x86-64 transparent huge page
 
   // EnsureBytes makes the buffer at least `size_bytes` long.
   void EnsureBytes(size_t size_bytes) {
     if (size_bytes <= capacity_bytes_) {
       return;
     }
-    // A large buffer sits on whole transparent huge pages where the kernel gives them (best
-    // effort): first touch of the 47 MB embedding table takes 512 times fewer page faults, which
-    // is most of its copy at load (docs/benchmarks.md, "Cold start"), and fewer TLB misses after.
-    const size_t alignment = size_bytes >= kHugePageBytes ? kHugePageBytes : kAlignment;
-    const size_t rounded = (size_bytes + alignment - 1) / alignment * alignment;
-    data_.reset(static_cast<std::byte*>(std::aligned_alloc(alignment, rounded)));
+    const size_t rounded = (size_bytes + kAlignment - 1) / kAlignment * kAlignment;
+    data_.reset(static_cast<std::byte*>(std::aligned_alloc(kAlignment, rounded)));
     EML_CHECK(data_ != nullptr);  // Out of memory: sizes are bounded by EmbedderOptions.
-    if (alignment == kHugePageBytes) {
-      (void)::madvise(data_.get(), rounded, MADV_HUGEPAGE);
-    }
     capacity_bytes_ = rounded;
   }
   size_t capacity_bytes() const { return capacity_bytes_; }

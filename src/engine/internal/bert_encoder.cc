@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <string>
 #include <utility>
 
@@ -145,8 +144,7 @@ Result<std::unique_ptr<BertEncoder>> BertEncoder::Create(const model::BertConfig
     std::vector<float> scratch;
     EML_ASSIGN_OR_RETURN(const std::span<const float> word,
                          file.ViewAsF32(names.embeddings.word, shapes.word, scratch));
-    encoder->word_.EnsureBytes(word.size_bytes());
-    std::memcpy(encoder->word_.data(), word.data(), word.size_bytes());
+    encoder->word_.assign(word.begin(), word.end());  // one pass: no zero fill first
   }
   EML_ASSIGN_OR_RETURN(encoder->position_, Read(file, names.embeddings.position, shapes.position));
   EML_ASSIGN_OR_RETURN(encoder->token_type_,
@@ -248,7 +246,7 @@ void BertEncoder::Embed(const PackedBatch& batch, float* hidden_out) const {
       const auto id = static_cast<size_t>(batch.ids[t]);
       const auto type = batch.type_ids.empty() ? size_t{0} : static_cast<size_t>(batch.type_ids[t]);
       const size_t pos = t - batch.offsets[s];
-      k.add(word_.floats() + id * hidden, token_type_.data() + type * hidden, hidden, row);
+      k.add(word_.data() + id * hidden, token_type_.data() + type * hidden, hidden, row);
       k.add(row, position_.data() + pos * hidden, hidden, row);
       k.layer_norm(row, emb_ln_gamma_.data(), emb_ln_beta_.data(), hidden, config_.layer_norm_eps,
                    row);

@@ -111,8 +111,7 @@ class BertEncoder {
   model::BertConfig config_;
   MatmulPlan plan_;
   const kernels::KernelTable* kernels_ = nullptr;
-  AlignedBuffer word_;  // [vocab_size, hidden_size]
-  std::vector<float> position_, token_type_, emb_ln_gamma_, emb_ln_beta_;
+  std::vector<float> word_, position_, token_type_, emb_ln_gamma_, emb_ln_beta_;
   std::vector<Layer> layers_;
 };
 
