@@ -86,8 +86,8 @@ class Embedder {
                                                              const EmbedderOptions& options);
 
   // LoadFromMemory builds an Embedder from the files of a model without modules.json, already
-  // in memory: the pipeline is model::DefaultSentenceEmbeddingConfig (mean pooling, L2
-  // normalization, max_seq_length = min(256, max_position_embeddings)), as LoadFromDirectory
+  // in memory: the pipeline is model::DefaultSentenceEmbeddingConfig (mean pooling, no
+  // normalization, max_seq_length = min(512, max_position_embeddings)), as LoadFromDirectory
   // gives such a directory. Errors as LoadFromDirectory, with ParseBertConfig's and
   // SafetensorsFile::FromBuffer's in place of the directory's.
   static Result<std::unique_ptr<Embedder>> LoadFromMemory(std::string_view config_json,

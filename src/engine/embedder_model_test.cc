@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -167,10 +168,13 @@ TEST(EmbedderModelTest, LoadFromMemoryEqualsLoadFromDirectory) {
   const auto dir = model::DefaultModelDirectoryPath();
   auto from_dir = LoadModel({});
   ASSERT_THAT(from_dir, IsOk());
-  auto from_memory =
-      Embedder::LoadFromMemory(::eml::testing::ReadFileText(dir / "config.json"),
-                               ::eml::testing::ReadFileText(dir / "tokenizer.json"),
-                               ::eml::testing::ReadFileBytes(dir / "model.safetensors"), {});
+  // The same files in memory with the directory's pipeline (as the enclave boots a package).
+  Result<model::ModelDirectory> md = model::ModelDirectory::Open(dir);
+  ASSERT_THAT(md, IsOk());
+  const std::vector<uint8_t> weights = ::eml::testing::ReadFileBytes(dir / "model.safetensors");
+  auto from_memory = Embedder::LoadFromMemoryView(
+      ::eml::testing::ReadFileText(dir / "config.json"),
+      ::eml::testing::ReadFileText(dir / "tokenizer.json"), weights, md->embedding, {});
   ASSERT_THAT(from_memory, IsOk());
   const std::vector<std::string> texts = {cases[0].text, cases[1].text, cases.back().text};
   auto a = (*from_dir)->Embed(texts);
@@ -178,6 +182,29 @@ TEST(EmbedderModelTest, LoadFromMemoryEqualsLoadFromDirectory) {
   ASSERT_THAT(a, IsOk());
   ASSERT_THAT(b, IsOk());
   EXPECT_EQ(a->embeddings, b->embeddings);
+  // Without the pipeline files, the default (sentence-transformers' for a plain model): the
+  // same mean pooling without the normalization, so each row is the directory's times its norm.
+  auto plain =
+      Embedder::LoadFromMemory(::eml::testing::ReadFileText(dir / "config.json"),
+                               ::eml::testing::ReadFileText(dir / "tokenizer.json"), weights, {});
+  ASSERT_THAT(plain, IsOk());
+  auto c = (*plain)->Embed(std::span<const std::string>(texts).first(2));
+  ASSERT_THAT(c, IsOk());
+  const size_t d = c->dim;
+  for (size_t row = 0; row < 2; ++row) {
+    double norm = 0;
+    for (size_t i = 0; i < d; ++i) {
+      const auto v = static_cast<double>(c->embeddings[row * d + i]);
+      norm += v * v;
+    }
+    norm = std::sqrt(norm);
+    EXPECT_GT(std::fabs(norm - 1.0), 1e-2) << "row " << row << " is normalized";
+    for (size_t i = 0; i < d; ++i) {
+      EXPECT_NEAR(static_cast<double>(c->embeddings[row * d + i]) / norm,
+                  static_cast<double>(a->embeddings[row * d + i]), 1e-6)
+          << "row " << row << " component " << i;
+    }
+  }
 }
 
 }  // namespace

@@ -182,7 +182,7 @@ Result<std::string> PoolingConfigName(std::string_view modules_json) {
 SentenceEmbeddingConfig DefaultSentenceEmbeddingConfig(const BertConfig& bert) {
   SentenceEmbeddingConfig out;
   out.pooling = PoolingMode::kMean;
-  out.normalize = true;
+  out.normalize = false;
   out.embedding_dimension = bert.hidden_size;
   out.max_seq_length = std::min(kDefaultMaxSeqLength, bert.max_position_embeddings);
   return out;

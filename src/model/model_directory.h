@@ -11,8 +11,9 @@
 //
 // One rule for a directory and for a package (enclave::BootModel): with modules.json, the
 // pooling module's config.json and sentence_bert_config.json are required and define the
-// pipeline; without modules.json the model gets DefaultSentenceEmbeddingConfig (the pipeline
-// all-MiniLM-L6-v2 declares), and any pooling or sentence-bert file is ignored.
+// pipeline; without modules.json the model gets DefaultSentenceEmbeddingConfig (what
+// sentence-transformers does with a plain Hugging Face model), and any pooling or sentence-bert
+// file is ignored.
 
 #include <cstddef>
 #include <filesystem>
@@ -27,7 +28,8 @@ namespace eml::model {
 inline constexpr size_t kMaxModelJsonBytes = size_t{1} << 20;
 inline constexpr std::string_view kModulesFileName = "modules.json";
 inline constexpr std::string_view kSentenceBertConfigFileName = "sentence_bert_config.json";
-inline constexpr int kDefaultMaxSeqLength = 256;  // all-MiniLM-L6-v2's max_seq_length
+// The longest input the default pipeline takes (the engine's limit; BERT position embeddings).
+inline constexpr int kDefaultMaxSeqLength = 512;
 
 enum class PoolingMode { kMean, kCls, kMax };
 
@@ -56,9 +58,11 @@ Result<SentenceEmbeddingConfig> ParseSentenceEmbeddingConfig(std::string_view mo
 // ".."). Errors: as ParseSentenceEmbeddingConfig for modules.json.
 Result<std::string> PoolingConfigName(std::string_view modules_json);
 
-// DefaultSentenceEmbeddingConfig is the pipeline of a model without modules.json: mean pooling,
-// L2 normalization, embedding_dimension = hidden_size, max_seq_length =
-// min(kDefaultMaxSeqLength, max_position_embeddings).
+// DefaultSentenceEmbeddingConfig is the pipeline of a model without modules.json, the one
+// sentence-transformers builds for a plain Hugging Face model: mean pooling, no normalization,
+// embedding_dimension = hidden_size, max_seq_length = min(kDefaultMaxSeqLength,
+// max_position_embeddings) (sentence-transformers takes max_position_embeddings when the
+// tokenizer sets no smaller model_max_length).
 SentenceEmbeddingConfig DefaultSentenceEmbeddingConfig(const BertConfig& bert);
 
 // CheckSentenceEmbeddingConfig checks a pipeline against its encoder: embedding_dimension must

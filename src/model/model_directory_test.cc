@@ -160,8 +160,10 @@ TEST(ModelDirectoryTest, WithoutModulesJsonUsesTheDefaultPipeline) {
   Result<ModelDirectory> model = ModelDirectory::Open(dir.root());
   ASSERT_THAT(model, IsOk());
   EXPECT_EQ(model->embedding.pooling, PoolingMode::kMean);
-  EXPECT_TRUE(model->embedding.normalize);
-  EXPECT_EQ(model->embedding.max_seq_length, kDefaultMaxSeqLength);
+  // sentence-transformers' pipeline for a plain Hugging Face model: mean pooling, no
+  // normalization, the model's full length (512 here, as max_position_embeddings).
+  EXPECT_FALSE(model->embedding.normalize);
+  EXPECT_EQ(model->embedding.max_seq_length, 512);
   EXPECT_EQ(model->embedding.embedding_dimension, 384);
   EXPECT_TRUE(model->modules_json.empty());
   EXPECT_TRUE(model->pooling_config_json.empty());

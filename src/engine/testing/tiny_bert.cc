@@ -218,14 +218,8 @@ std::vector<double> TinyBert::ReferenceEmbedding(const std::vector<int32_t>& ids
       e[i] += x[t * h + i];
     }
   }
-  double norm = 0;
   for (double& v : e) {
     v /= static_cast<double>(ids.size());
-    norm += v * v;
-  }
-  norm = std::sqrt(norm);
-  for (double& v : e) {
-    v /= norm;
   }
   return e;
 }

@@ -40,7 +40,8 @@ struct TinyBert {
   std::vector<uint8_t> Safetensors(bool bert_prefix = false) const;
   // ReferenceHidden returns the last hidden states [len, hidden] of one sequence.
   std::vector<double> ReferenceHidden(const std::vector<int32_t>& ids) const;
-  // ReferenceEmbedding: mean pooling over the tokens, then L2 normalization.
+  // ReferenceEmbedding: mean pooling over the tokens (the default pipeline of a model without
+  // modules.json, model::DefaultSentenceEmbeddingConfig: no normalization).
   std::vector<double> ReferenceEmbedding(const std::vector<int32_t>& ids) const;
 };
 
