@@ -143,8 +143,8 @@ TEST_F(SimProviderTest, DigestsGiveTheSamePcrsAsBytesAndTheRootCanBeMeasuredFirs
                          root_der.begin(), root_der.end()));
   Result<crypto::Certificate> again = SimProvider::RootCertificate(dir_, kNow + 60);
   ASSERT_THAT(again, IsOk());
-  EXPECT_TRUE(std::equal(again->der().begin(), again->der().end(), root_der.begin(),
-                         root_der.end()));
+  EXPECT_TRUE(
+      std::equal(again->der().begin(), again->der().end(), root_der.begin(), root_der.end()));
   EXPECT_THAT(SimProvider::RootCertificate(dir_, -1), HasError(ErrorCode::kInvalidArgument));
   EXPECT_THAT(SimProvider::CreateFromDigests(dir_, digests, -1),
               HasError(ErrorCode::kInvalidArgument));
