@@ -2,10 +2,13 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "engine/kernels/avx2/sgemm_avx2.h"
 
 namespace eml::engine::internal {
 namespace {
@@ -17,6 +20,15 @@ using dims = dnnl::memory::dims;
 // Below this many elements a conversion loop runs on the calling thread: an OpenMP fork costs
 // more than it saves.
 constexpr size_t kParallelElements = 1 << 15;
+// Below this many multiply-adds a packed product runs on the calling thread.
+constexpr size_t kParallelMacs = 1 << 16;
+// Rows per thread from which a packed product splits its rows rather than its columns.
+constexpr size_t kRowSplitRows = 96;
+
+bool CpuPrefersPackedF32() {
+  return kernels::IsaKernels(kernels::Isa::kAvx2) != nullptr &&
+         kernels::IsaKernels(kernels::Isa::kAvx512) == nullptr;
+}
 
 dt SrcType(MatmulType type) {
   switch (type) {
@@ -52,7 +64,8 @@ const dnnl::engine& DnnlEngine() {
 }
 
 Result<Linear> Linear::Create(MatmulType type, size_t in, size_t out, std::span<const float> weight,
-                              std::span<const float> bias, std::span<const float> smoothing) {
+                              std::span<const float> bias, std::span<const float> smoothing,
+                              F32Kernel f32_kernel) {
   if (in == 0 || out == 0 || weight.size() != in * out || bias.size() != out) {
     return Error{ErrorCode::kInvalidArgument, "linear weight/bias sizes do not match in/out"};
   }
@@ -68,6 +81,26 @@ Result<Linear> Linear::Create(MatmulType type, size_t in, size_t out, std::span<
   linear.type_ = type;
   linear.in_ = in;
   linear.out_ = out;
+  const bool fits_panels = out % kernels::kSgemmPanelCols == 0;
+  if (type == MatmulType::kF32 && f32_kernel == F32Kernel::kPackedAvx2 &&
+      (kernels::IsaKernels(kernels::Isa::kAvx2) == nullptr || !fits_panels)) {
+    return Error{ErrorCode::kEngineUnsupportedPrecision,
+                 "the packed f32 kernel needs AVX2 + FMA and a multiple of 16 outputs"};
+  }
+  if (type == MatmulType::kF32 &&
+      (f32_kernel == F32Kernel::kPackedAvx2 ||
+       (f32_kernel == F32Kernel::kAuto && fits_panels && CpuPrefersPackedF32()))) {
+    try {
+      linear.bias_ = dnnl::memory({{1, static_cast<dnnl::memory::dim>(out)}, dt::f32, tag::ab},
+                                  DnnlEngine());
+    } catch (const dnnl::error& e) {
+      return FromDnnl(e, "bias allocation");
+    }
+    std::copy(bias.begin(), bias.end(), static_cast<float*>(linear.bias_.get_data_handle()));
+    linear.packed_weights_.EnsureBytes(in * out * sizeof(float));
+    kernels::PackSgemmWeightsAvx2(weight.data(), in, out, linear.packed_weights_.floats());
+    return linear;
+  }
   const auto k = static_cast<dnnl::memory::dim>(in);
   const auto n = static_cast<dnnl::memory::dim>(out);
   try {
@@ -152,12 +185,33 @@ size_t Linear::ConvertedSrcBytes(size_t m) const {
   return 0;
 }
 
-const char* Linear::impl_info() const { return pd_.impl_info_str(); }
+const char* Linear::impl_info() const {
+  return packed_weights_.capacity_bytes() != 0 ? "packed:avx2" : pd_.impl_info_str();
+}
 
 Status Linear::Forward(const float* src, size_t m, float* dst, const LinearBuffers& buffers,
                        dnnl::stream& stream, const kernels::KernelTable& kernels) const {
   const size_t in = in_;
   const size_t out = out_;
+  if (packed_weights_.capacity_bytes() != 0) {
+    const size_t panels = out / kernels::kSgemmPanelCols;
+    const float* packed = packed_weights_.floats();
+    const float* bias = static_cast<const float*>(bias_.get_data_handle());
+#pragma omp parallel if (m * in * out >= kParallelMacs)
+    {
+      // Long inputs split by rows: every thread streams the same weights, which the shared L3
+      // then serves once. Short ones split by output columns: each weight is read by one thread.
+      const auto threads = static_cast<size_t>(omp_get_num_threads());
+      const auto thread = static_cast<size_t>(omp_get_thread_num());
+      kernels::SgemmRange rows{0, m};
+      kernels::SgemmRange columns{0, panels};
+      kernels::SgemmRange& split = m >= kRowSplitRows * threads ? rows : columns;
+      const size_t total = split.end;
+      split = {total * thread / threads, total * (thread + 1) / threads};
+      kernels::SgemmBlockAvx2(src, in, out, packed, bias, rows, columns, dst);
+    }
+    return OkStatus();
+  }
   const bool parallel = m * in >= kParallelElements;
   const void* src_data = src;
   if (type_ == MatmulType::kBf16) {

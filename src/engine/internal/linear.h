@@ -4,7 +4,10 @@
 // run time (DNNL_RUNTIME_DIM_VAL), so one primitive serves every batch size.
 //
 // Matmul types:
-//   kF32  f32 x f32 -> f32, bias fused.
+//   kF32  f32 x f32 -> f32, bias fused. On CPUs with AVX2 + FMA and no AVX-512 the product runs
+//         on our packed AVX2 kernel (kernels/avx2/sgemm_avx2.h: weights packed once, no oneDNN
+//         primitive), where oneDNN 2.6 only has a generic sgemm that repacks weights per call;
+//         elsewhere on oneDNN (brgemm on AVX-512).
 //   kBf16 weights rounded to bf16 at load; activations rounded to bf16 per call (our kernel);
 //         f32 accumulation and output, bias fused.
 //   kInt8 weights s8 with one scale per output channel (max |w| / 127, or / 63 on CPUs without
@@ -25,12 +28,18 @@
 #include <vector>
 
 #include "common/result.h"
+#include "engine/internal/aligned_buffer.h"
 #include "engine/kernels/kernels.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
 namespace eml::engine::internal {
 
 enum class MatmulType { kF32, kBf16, kInt8 };
+
+// Which code runs a kF32 product: kAuto picks the packed AVX2 kernel on CPUs with AVX2 + FMA and
+// no AVX-512 when `out` is a multiple of 16, oneDNN otherwise. The others force one (tests and
+// benchmarks compare them).
+enum class F32Kernel { kAuto, kOneDnn, kPackedAvx2 };
 
 // DnnlEngine returns the process-wide CPU engine (created on first use; thread-safe).
 const dnnl::engine& DnnlEngine();
@@ -55,9 +64,12 @@ class Linear {
   // kEngineUnsupportedPrecision (oneDNN has no implementation of `type` on this CPU, e.g. bf16
   // without AVX512-BF16 support), kInternal (any other oneDNN failure).
   // `smoothing` (kInt8 only; empty = none) holds in positive per-input-channel factors s_j.
+  // kPackedAvx2 fails with kEngineUnsupportedPrecision on a CPU without AVX2 + FMA or when `out`
+  // is not a multiple of 16; it is ignored by kBf16 and kInt8.
   static Result<Linear> Create(MatmulType type, size_t in, size_t out,
                                std::span<const float> weight, std::span<const float> bias,
-                               std::span<const float> smoothing = {});
+                               std::span<const float> smoothing = {},
+                               F32Kernel f32_kernel = F32Kernel::kAuto);
 
   // Forward computes dst[m, out] = src[m, in] * W^T + b for m >= 1 rows (row-major, contiguous).
   // Runs on the calling thread's OpenMP pool (omp_get_max_threads()). Errors: kInternal (oneDNN
@@ -71,7 +83,8 @@ class Linear {
   size_t in() const { return in_; }
   size_t out() const { return out_; }
   MatmulType type() const { return type_; }
-  // impl_info names the oneDNN implementation chosen (e.g. "brg:avx512_core"), for logs/benches.
+  // impl_info names the implementation chosen (oneDNN's, e.g. "brg:avx512_core", or
+  // "packed:avx2"), for logs and benchmarks.
   const char* impl_info() const;
 
  private:
@@ -82,7 +95,8 @@ class Linear {
   dnnl::matmul::primitive_desc pd_;
   dnnl::matmul primitive_;
   dnnl::memory weights_;  // Prepacked, owned by oneDNN.
-  dnnl::memory bias_;     // f32 [1, out] (kF32, kBf16: fused; kInt8: read by scale_add).
+  dnnl::memory bias_;     // f32 [1, out] (kF32, kBf16: fused; kInt8 and packed: read by us).
+  AlignedBuffer packed_weights_;  // Non-empty when the packed AVX2 kernel runs this product.
   std::vector<float> inv_smoothing_;  // 1 / s_j, or empty.
 };
 

@@ -42,16 +42,12 @@ bool CpuRunsBf16() {
          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
 }
 
-// channel_scale (optional, in floats) multiplies input column j, e.g. to make outlier channels.
-double RunAndCompare(const Linear& linear, size_t m, const std::vector<float>& w,
-                     const std::vector<float>& b, const std::vector<float>& channel_scale = {}) {
+bool CpuRunsAvx2() { return kernels::IsaKernels(kernels::Isa::kAvx2) != nullptr; }
+
+// RunForward returns linear's product of the m rows of x.
+std::vector<float> RunForward(const Linear& linear, const std::vector<float>& x, size_t m) {
   const size_t in = linear.in();
-  const size_t out = linear.out();
-  std::vector<float> x = Random(m * in, static_cast<uint32_t>(m));
-  for (size_t k = 0; k < x.size() && !channel_scale.empty(); ++k) {
-    x[k] *= channel_scale[k % in];
-  }
-  std::vector<float> y(m * out, -1.0f);
+  std::vector<float> y(m * linear.out(), -1.0f);
   AlignedBuffer converted, scales, scratch, row_scratch;
   row_scratch.EnsureBytes(static_cast<size_t>(omp_get_max_threads()) * in * sizeof(float));
   converted.EnsureBytes(linear.ConvertedSrcBytes(m) + 1);
@@ -64,6 +60,19 @@ double RunAndCompare(const Linear& linear, size_t m, const std::vector<float>& w
                               .scratchpad = scratch.data()};
   EXPECT_THAT(linear.Forward(x.data(), m, y.data(), buffers, stream, kernels::SelectKernels()),
               IsOk());
+  return y;
+}
+
+// channel_scale (optional, in floats) multiplies input column j, e.g. to make outlier channels.
+double RunAndCompare(const Linear& linear, size_t m, const std::vector<float>& w,
+                     const std::vector<float>& b, const std::vector<float>& channel_scale = {}) {
+  const size_t in = linear.in();
+  const size_t out = linear.out();
+  std::vector<float> x = Random(m * in, static_cast<uint32_t>(m));
+  for (size_t k = 0; k < x.size() && !channel_scale.empty(); ++k) {
+    x[k] *= channel_scale[k % in];
+  }
+  const std::vector<float> y = RunForward(linear, x, m);
   double max_err = 0.0;
   double max_ref = 0.0;
   for (size_t r = 0; r < m; ++r) {
@@ -82,6 +91,7 @@ double RunAndCompare(const Linear& linear, size_t m, const std::vector<float>& w
 struct Case {
   MatmulType type;
   double tolerance;
+  F32Kernel f32_kernel = F32Kernel::kAuto;
 };
 
 class LinearTest : public ::testing::TestWithParam<Case> {};
@@ -90,14 +100,16 @@ TEST_P(LinearTest, MatchesDoubleReferenceForEveryM) {
   const size_t in = 384, out = 160;
   const std::vector<float> w = Random(in * out, 1);
   const std::vector<float> b = Random(out, 2);
-  auto linear = Linear::Create(GetParam().type, in, out, w, b);
-  if (GetParam().type == MatmulType::kBf16 && !CpuRunsBf16()) {
+  auto linear = Linear::Create(GetParam().type, in, out, w, b, {}, GetParam().f32_kernel);
+  if ((GetParam().type == MatmulType::kBf16 && !CpuRunsBf16()) ||
+      (GetParam().f32_kernel == F32Kernel::kPackedAvx2 && !CpuRunsAvx2())) {
     EXPECT_THAT(linear, HasError(ErrorCode::kEngineUnsupportedPrecision));
     return;
   }
   ASSERT_THAT(linear, IsOk());
   // One primitive (M at run time) serves every M.
-  for (size_t m : {size_t{1}, size_t{3}, size_t{16}, size_t{100}, size_t{257}}) {
+  for (size_t m : {size_t{1}, size_t{3}, size_t{5}, size_t{6}, size_t{16}, size_t{100},
+                   size_t{257}}) {
     EXPECT_LE(RunAndCompare(*linear, m, w, b), GetParam().tolerance)
         << "m " << m << " impl " << linear->impl_info();
   }
@@ -105,8 +117,70 @@ TEST_P(LinearTest, MatchesDoubleReferenceForEveryM) {
 
 INSTANTIATE_TEST_SUITE_P(Types, LinearTest,
                          ::testing::Values(Case{MatmulType::kF32, kMaxRelErrorF32},
+                                           Case{MatmulType::kF32, kMaxRelErrorF32,
+                                                F32Kernel::kOneDnn},
+                                           Case{MatmulType::kF32, kMaxRelErrorF32,
+                                                F32Kernel::kPackedAvx2},
                                            Case{MatmulType::kBf16, kMaxRelErrorBf16},
                                            Case{MatmulType::kInt8, kMaxRelErrorInt8}));
+
+// The packed kernel cuts the depth into chunks of 256: depths of one partial chunk, an exact
+// multiple and a long ragged tail (BERT-base's 3072 is 12 chunks), every row-block tail.
+TEST(LinearPackedTest, MatchesDoubleReferenceAcrossDepthChunks) {
+  if (!CpuRunsAvx2()) {
+    GTEST_SKIP() << "this CPU has no AVX2 + FMA";
+  }
+  for (const size_t in : {size_t{7}, size_t{256}, size_t{600}, size_t{1536}}) {
+    const size_t out = 48;
+    const std::vector<float> w = Random(in * out, 6);
+    const std::vector<float> b = Random(out, 7);
+    auto linear = Linear::Create(MatmulType::kF32, in, out, w, b, {}, F32Kernel::kPackedAvx2);
+    ASSERT_THAT(linear, IsOk());
+    EXPECT_STREQ(linear->impl_info(), "packed:avx2");
+    for (size_t m = 1; m <= 13; ++m) {
+      EXPECT_LE(RunAndCompare(*linear, m, w, b), kMaxRelErrorF32) << "in " << in << " m " << m;
+    }
+  }
+}
+
+TEST(LinearPackedTest, SameBitsOnOneAndTwoThreadsAndCloseToOneDnn) {
+  if (!CpuRunsAvx2()) {
+    GTEST_SKIP() << "this CPU has no AVX2 + FMA";
+  }
+  const size_t in = 384, out = 1536, m = 37;  // MiniLM's FFN input projection.
+  const std::vector<float> w = Random(in * out, 8);
+  const std::vector<float> b = Random(out, 9);
+  const std::vector<float> x = Random(m * in, 10);
+  auto packed = Linear::Create(MatmulType::kF32, in, out, w, b, {}, F32Kernel::kPackedAvx2);
+  auto onednn = Linear::Create(MatmulType::kF32, in, out, w, b, {}, F32Kernel::kOneDnn);
+  ASSERT_THAT(packed, IsOk());
+  ASSERT_THAT(onednn, IsOk());
+  const int saved_threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const std::vector<float> one_thread = RunForward(*packed, x, m);
+  omp_set_num_threads(2);
+  const std::vector<float> two_threads = RunForward(*packed, x, m);
+  omp_set_num_threads(saved_threads);
+  EXPECT_EQ(one_thread, two_threads);
+  const std::vector<float> reference = RunForward(*onednn, x, m);
+  ASSERT_EQ(reference.size(), one_thread.size());
+  for (size_t i = 0; i < reference.size(); ++i) {
+    ASSERT_NEAR(one_thread[i], reference[i], 1e-4) << "element " << i;
+  }
+}
+
+TEST(LinearPackedTest, RefusesOutputsThatDoNotFillPanels) {
+  const size_t in = 32, out = 20;
+  const std::vector<float> w = Random(in * out, 11);
+  const std::vector<float> b = Random(out, 12);
+  EXPECT_THAT(Linear::Create(MatmulType::kF32, in, out, w, b, {}, F32Kernel::kPackedAvx2),
+              HasError(ErrorCode::kEngineUnsupportedPrecision));
+  // kAuto falls back to oneDNN for such a shape and still computes the product.
+  auto automatic = Linear::Create(MatmulType::kF32, in, out, w, b);
+  ASSERT_THAT(automatic, IsOk());
+  EXPECT_STRNE(automatic->impl_info(), "packed:avx2");
+  EXPECT_LE(RunAndCompare(*automatic, 5, w, b), kMaxRelErrorF32);
+}
 
 TEST(LinearCreateTest, Int8SmoothingHelpsOutlierChannels) {
   // Every 16th input channel is 30x larger (as LayerNorm outputs with large gains are); smoothing
