@@ -91,8 +91,8 @@ Result<Linear> Linear::Create(MatmulType type, size_t in, size_t out, std::span<
       (f32_kernel == F32Kernel::kPackedAvx2 ||
        (f32_kernel == F32Kernel::kAuto && fits_panels && CpuPrefersPackedF32()))) {
     try {
-      linear.bias_ = dnnl::memory({{1, static_cast<dnnl::memory::dim>(out)}, dt::f32, tag::ab},
-                                  DnnlEngine());
+      linear.bias_ =
+          dnnl::memory({{1, static_cast<dnnl::memory::dim>(out)}, dt::f32, tag::ab}, DnnlEngine());
     } catch (const dnnl::error& e) {
       return FromDnnl(e, "bias allocation");
     }

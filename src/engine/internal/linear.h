@@ -96,7 +96,7 @@ class Linear {
   dnnl::matmul primitive_;
   dnnl::memory weights_;  // Prepacked, owned by oneDNN.
   dnnl::memory bias_;     // f32 [1, out] (kF32, kBf16: fused; kInt8 and packed: read by us).
-  AlignedBuffer packed_weights_;  // Non-empty when the packed AVX2 kernel runs this product.
+  AlignedBuffer packed_weights_;      // Non-empty when the packed AVX2 kernel runs this product.
   std::vector<float> inv_smoothing_;  // 1 / s_j, or empty.
 };
 

@@ -108,21 +108,20 @@ TEST_P(LinearTest, MatchesDoubleReferenceForEveryM) {
   }
   ASSERT_THAT(linear, IsOk());
   // One primitive (M at run time) serves every M.
-  for (size_t m : {size_t{1}, size_t{3}, size_t{5}, size_t{6}, size_t{16}, size_t{100},
-                   size_t{257}}) {
+  for (size_t m :
+       {size_t{1}, size_t{3}, size_t{5}, size_t{6}, size_t{16}, size_t{100}, size_t{257}}) {
     EXPECT_LE(RunAndCompare(*linear, m, w, b), GetParam().tolerance)
         << "m " << m << " impl " << linear->impl_info();
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, LinearTest,
-                         ::testing::Values(Case{MatmulType::kF32, kMaxRelErrorF32},
-                                           Case{MatmulType::kF32, kMaxRelErrorF32,
-                                                F32Kernel::kOneDnn},
-                                           Case{MatmulType::kF32, kMaxRelErrorF32,
-                                                F32Kernel::kPackedAvx2},
-                                           Case{MatmulType::kBf16, kMaxRelErrorBf16},
-                                           Case{MatmulType::kInt8, kMaxRelErrorInt8}));
+INSTANTIATE_TEST_SUITE_P(
+    Types, LinearTest,
+    ::testing::Values(Case{MatmulType::kF32, kMaxRelErrorF32},
+                      Case{MatmulType::kF32, kMaxRelErrorF32, F32Kernel::kOneDnn},
+                      Case{MatmulType::kF32, kMaxRelErrorF32, F32Kernel::kPackedAvx2},
+                      Case{MatmulType::kBf16, kMaxRelErrorBf16},
+                      Case{MatmulType::kInt8, kMaxRelErrorInt8}));
 
 // The packed kernel cuts the depth into chunks of 256: depths of one partial chunk, an exact
 // multiple and a long ragged tail (BERT-base's 3072 is 12 chunks), every row-block tail.
