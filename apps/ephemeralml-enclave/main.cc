@@ -40,10 +40,8 @@
 // finish and be answered, destroy the receipt key and the sim signing key (OpenSSL wipes them),
 // exit 0 without waiting for idle sessions (their sockets close with the process).
 //
-// OpenMP: the enclave keeps libgomp's default wait (spin briefly after a parallel region, then
-// sleep): with OMP_WAIT_POLICY=passive every region of a short text's forward pays a futex wake-up
-// of the second thread, which made idle batch-1 latency 2-2.7x longer on 2 cores
-// (docs/benchmarks.md). An operator's OMP_WAIT_POLICY or GOMP_SPINCOUNT is honoured by libgomp.
+// OpenMP: without OMP_WAIT_POLICY or GOMP_SPINCOUNT in its environment the enclave re-executes
+// itself with OMP_WAIT_POLICY=passive before anything else runs (see UseDefaultOmpWaitPolicy).
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -605,9 +603,29 @@ int Run(Flags flags, const sigset_t& stop_signals) {
   return Serve(flags, *address, *std::move(model), stop_signals);
 }
 
+// The OpenMP wait policy the enclave runs with unless the operator chose one. Sessions, the
+// scheduler worker and the engine's OpenMP team share a few cores: OpenMP threads that spin
+// after every batch hold the core a session thread needs to answer (measured in
+// docs/benchmarks.md, "End to end").
+constexpr char kDefaultOmpWaitPolicy[] = "passive";
+
+// UseDefaultOmpWaitPolicy: libgomp reads OMP_WAIT_POLICY and GOMP_SPINCOUNT once, when it is
+// loaded (before main), so setting the default means executing this binary again with the
+// variable set (same process id, same measured binary). An operator's OMP_WAIT_POLICY or
+// GOMP_SPINCOUNT is kept. If the exec fails the enclave runs on with libgomp's default.
+void UseDefaultOmpWaitPolicy(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) {
+    return;
+  }
+  if (::setenv("OMP_WAIT_POLICY", kDefaultOmpWaitPolicy, 1) == 0) {
+    ::execv("/proc/self/exe", argv);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  UseDefaultOmpWaitPolicy(argv);
   // Block the stop signals before any thread starts, so every thread inherits the mask and only
   // sigwait in Run receives them. Writes to a closed socket must fail, not kill the process.
   sigset_t stop_signals;

@@ -4,8 +4,8 @@
 // per case with git commit, CPU model, threads, load average and a timestamp.
 //
 // Phases run one after another, so that no two engines share the cores:
-//   1. In process, before any enclave exists (this process and the enclave both run with
-//      libgomp's default wait unless the caller set OMP_WAIT_POLICY or GOMP_SPINCOUNT):
+//   1. In process, before any enclave exists (this process runs with the enclave's default
+//      OMP_WAIT_POLICY=passive unless the caller set OMP_WAIT_POLICY or GOMP_SPINCOUNT):
 //      b1_inprocess        batch-1 short text, Embedder::Embed in this process (no channel)
 //      inprocess_b32       32 short texts in one call: the engine's batched ceiling (texts/s)
 //   2. Our overhead, with a constant-time fake engine behind the real Service and Server in this
@@ -896,6 +896,13 @@ Result<int> Run(const Flags& flags) {
 }  // namespace eml::bench
 
 int main(int argc, char** argv) {
+  // The in-process rows run with the enclave's default OpenMP wait policy (passive; see
+  // apps/ephemeralml-enclave/main.cc), so both sides compare like for like. libgomp reads the
+  // variable when it is loaded, hence the re-exec; a value set by the caller is kept.
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr && std::getenv("GOMP_SPINCOUNT") == nullptr &&
+      ::setenv("OMP_WAIT_POLICY", "passive", 1) == 0) {
+    ::execv("/proc/self/exe", argv);
+  }
   std::signal(SIGPIPE, SIG_IGN);
   eml::bench::Flags flags;
   CLI::App app{"EphemeralML end-to-end benchmark (enclave + host + verifying clients)"};
