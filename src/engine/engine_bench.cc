@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "engine/embedder.h"
+#include "engine/internal/aligned_buffer.h"
+#include "engine/kernels/avx2/sgemm_avx2.h"
 #include "engine/kernels/kernels.h"
 #include "model/model_directory.h"
 
@@ -113,6 +115,31 @@ void BM_QuantizeRow384(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
 }
 
+// The packed AVX2 f32 matmul alone, one thread: args = rows, in, out (MiniLM's four shapes).
+void BM_PackedSgemmAvx2(benchmark::State& state) {
+  if (kernels::IsaKernels(Isa::kAvx2) == nullptr) {
+    state.SkipWithError("this CPU cannot run AVX2 + FMA");
+    return;
+  }
+  const auto m = static_cast<size_t>(state.range(0));
+  const auto in = static_cast<size_t>(state.range(1));
+  const auto out = static_cast<size_t>(state.range(2));
+  const auto weight = Random(in * out, -1, 1);
+  const auto src = Random(m * in, -1, 1);
+  const auto bias = Random(out, -1, 1);
+  internal::AlignedBuffer packed_buffer;
+  packed_buffer.EnsureBytes(in * out * sizeof(float));
+  float* packed = packed_buffer.floats();
+  std::vector<float> dst(m * out);
+  kernels::PackSgemmWeightsAvx2(weight.data(), in, out, packed);
+  for (auto _ : state) {
+    kernels::SgemmBlockAvx2(src.data(), in, out, packed, bias.data(), {0, m},
+                            {0, out / kernels::kSgemmPanelCols}, dst.data());
+    benchmark::DoNotOptimize(dst.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(2 * m * in * out));  // FLOPs
+}
+
 void IsaArgs(benchmark::internal::Benchmark* b) {
   for (Isa isa : {Isa::kRef, Isa::kAvx2, Isa::kAvx512}) {
     b->Arg(static_cast<int64_t>(isa));
@@ -127,6 +154,13 @@ void AttentionArgs(benchmark::internal::Benchmark* b) {
   }
 }
 
+BENCHMARK(BM_PackedSgemmAvx2)
+    ->Args({8, 384, 1152})
+    ->Args({128, 384, 1152})
+    ->Args({128, 384, 384})
+    ->Args({128, 384, 1536})
+    ->Args({128, 1536, 384})
+    ->Args({256, 1536, 384});
 BENCHMARK(BM_LayerNorm384)->Apply(IsaArgs);
 BENCHMARK(BM_Gelu1536)->Apply(IsaArgs);
 BENCHMARK(BM_Softmax128)->Apply(IsaArgs);

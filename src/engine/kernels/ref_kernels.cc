@@ -77,12 +77,14 @@ void ScaleAddRef(float scale, const float* bias, size_t n, float* x) {
 }
 
 size_t AttentionScratchFloats(size_t seq_len, size_t head_dim) {
-  // SIMD versions keep K transposed ([head_dim, seq_len]) plus the score rows and scaled query
-  // rows of a block of up to 4 queries; rows are padded to 16 floats so vector loops need no tail
-  // handling over the scratch.
-  constexpr size_t kMaxQueryRows = 4;
-  const size_t padded = (seq_len + 15) / 16 * 16;
-  return padded * (head_dim + kMaxQueryRows) + kMaxQueryRows * head_dim;
+  // The widest user is the AVX2 kernel: K and V packed into panels of 16 (both dimensions padded
+  // to 16), score and output rows of a block of 24 queries, and 8 floats to align the panels to
+  // 32 bytes. The AVX-512 kernel needs less (K transposed and one score row).
+  constexpr size_t kMaxQueryRows = 24;
+  const size_t padded_seq = (seq_len + 15) / 16 * 16;
+  const size_t padded_dim = (head_dim + 15) / 16 * 16;
+  return 8 + padded_seq * head_dim + padded_dim * seq_len +
+         kMaxQueryRows * (padded_seq + padded_dim);
 }
 
 void AttentionRef(const float* q, const float* k, const float* v, const uint8_t* key_mask,

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "engine/kernels/avx2/kernels_avx2.h"
+#include "engine/kernels/avx2/sgemm_avx2.h"
 #include "engine/kernels/kernels.h"
 
 namespace eml::engine::kernels {
@@ -203,134 +204,47 @@ void ScaleAddAvx2(float scale, const float* bias, size_t n, float* x) {
   }
 }
 
-// Attention works on blocks of kQueryRows query rows so that every K and V vector loaded from
-// cache feeds several FMAs, and every score or output element is accumulated in a register
-// across the whole reduction instead of being loaded and stored per step. Each element still sums
-// its terms in the same order (t for scores, j for outputs) as the one-row form, so the result
-// does not depend on the blocking.
-constexpr size_t kQueryRows = 4;
-constexpr size_t kScoreCols = 2 * kLanes;  // score columns per register block
+// Attention is two small matrix products per block of query rows, both run by the packed fp32
+// micro-kernel of sgemm_avx2.cc: scores = Q * (scale * K)^T against K packed into panels of 16
+// keys, then out = softmax(scores) * V against V packed into panels of 16 head dimensions. The
+// packed copies are contiguous, so neither product strides through the [tokens, 3 * hidden] QKV
+// rows (whose 4.5 KiB pitch maps every row to the same few L1 sets). Each score sums over the head
+// dimension in order and each output over the keys in order, so the result does not depend on how
+// rows are blocked.
+constexpr size_t kPanel = kSgemmPanelCols;
+constexpr size_t kQueryBlock = 24;
 
-// ScoresBlock: scores[r][0..sp) = sum_t qs[r][t] * kt[t][0..sp) for R rows (qs pre-scaled).
-template <size_t R>
-void ScoresBlock(const float* qs, const float* kt, size_t d, size_t sp, float* scores) {
-  for (size_t j = 0; j < sp; j += kScoreCols) {
-    __m256 acc[R][2];
-#pragma GCC unroll 8
-    for (size_t r = 0; r < R; ++r) {
-      acc[r][0] = _mm256_setzero_ps();
-      acc[r][1] = _mm256_setzero_ps();
-    }
-    for (size_t t = 0; t < d; ++t) {
-      const __m256 k0 = _mm256_loadu_ps(kt + t * sp + j);
-      const __m256 k1 = _mm256_loadu_ps(kt + t * sp + j + kLanes);
-#pragma GCC unroll 8
-      for (size_t r = 0; r < R; ++r) {
-        const __m256 qv = _mm256_broadcast_ss(qs + r * d + t);
-        acc[r][0] = _mm256_fmadd_ps(qv, k0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_ps(qv, k1, acc[r][1]);
-      }
-    }
-#pragma GCC unroll 8
-    for (size_t r = 0; r < R; ++r) {
-      _mm256_storeu_ps(scores + r * sp + j, acc[r][0]);
-      _mm256_storeu_ps(scores + r * sp + j + kLanes, acc[r][1]);
-    }
-  }
-}
-
-// WeightedSumBlock: out[r][t0 .. t0 + 8*NB) = sum_j p[r][j] * v[j][t0 ..] for R rows.
-template <size_t R, size_t NB>
-void WeightedSumBlock(const float* p, size_t sp, const float* v, size_t ld_v, size_t s, size_t t0,
-                      float* out, size_t ld_out) {
-  __m256 acc[R][NB];
-#pragma GCC unroll 8
-  for (size_t r = 0; r < R; ++r) {
-#pragma GCC unroll 8
-    for (size_t b = 0; b < NB; ++b) {
-      acc[r][b] = _mm256_setzero_ps();
-    }
-  }
-  for (size_t j = 0; j < s; ++j) {
-    __m256 vv[NB];
-#pragma GCC unroll 8
-    for (size_t b = 0; b < NB; ++b) {
-      vv[b] = _mm256_loadu_ps(v + j * ld_v + t0 + b * kLanes);
-    }
-#pragma GCC unroll 8
-    for (size_t r = 0; r < R; ++r) {
-      const __m256 pr = _mm256_broadcast_ss(p + r * sp + j);
-#pragma GCC unroll 8
-      for (size_t b = 0; b < NB; ++b) {
-        acc[r][b] = _mm256_fmadd_ps(pr, vv[b], acc[r][b]);
-      }
-    }
-  }
-#pragma GCC unroll 8
-  for (size_t r = 0; r < R; ++r) {
-#pragma GCC unroll 8
-    for (size_t b = 0; b < NB; ++b) {
-      _mm256_storeu_ps(out + r * ld_out + t0 + b * kLanes, acc[r][b]);
-    }
-  }
-}
-
-// WeightedSum covers all head_dim columns for R <= 2 rows: four vectors (32 columns) at a time,
-// then fewer, then a scalar tail.
-template <size_t R>
-void WeightedSum(const float* p, size_t sp, const float* v, size_t ld_v, size_t s, size_t d,
-                 float* out, size_t ld_out) {
-  size_t t0 = 0;
-  for (; t0 + 4 * kLanes <= d; t0 += 4 * kLanes) {
-    WeightedSumBlock<R, 4>(p, sp, v, ld_v, s, t0, out, ld_out);
-  }
-  for (; t0 + kLanes <= d; t0 += kLanes) {
-    WeightedSumBlock<R, 1>(p, sp, v, ld_v, s, t0, out, ld_out);
-  }
-  for (; t0 < d; ++t0) {
-#pragma GCC unroll 8
-    for (size_t r = 0; r < R; ++r) {
-      float acc = 0.0f;
-      for (size_t j = 0; j < s; ++j) {
-        acc += p[r * sp + j] * v[j * ld_v + t0];
-      }
-      out[r * ld_out + t0] = acc;
-    }
-  }
-}
+size_t RoundUpToPanel(size_t n) { return (n + kPanel - 1) / kPanel * kPanel; }
 
 void AttentionAvx2(const float* q, const float* k, const float* v, const uint8_t* key_mask,
                    const AttentionShape& shape, float* scratch, float* out) {
   const size_t s = shape.seq_len;
   const size_t d = shape.head_dim;
-  const size_t sp = (s + 15) / 16 * 16;
-  float* kt = scratch;                   // [d, sp]: K transposed, padded columns zero.
-  float* scores = kt + d * sp;           // [kQueryRows, sp]
-  float* qs = scores + kQueryRows * sp;  // [kQueryRows, d]: scaled query rows
-  for (size_t t = 0; t < d; ++t) {
-    float* row = kt + t * sp;
-    for (size_t j = 0; j < s; ++j) {
-      row[j] = k[j * shape.ld_qkv + t];
-    }
-    for (size_t j = s; j < sp; ++j) {
-      row[j] = 0.0f;
+  const size_t ld = shape.ld_qkv;
+  const size_t sp = RoundUpToPanel(s);
+  const size_t dp = RoundUpToPanel(d);
+  // The micro-kernel's aligned panel loads need 32-byte alignment; the scratch has 8 floats spare.
+  float* kp =
+      reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch) + 31) & ~uintptr_t{31});
+  float* vp = kp + sp * d;                  // [dp / 16][s][16]: V, padded dimensions zero
+  float* scores = vp + dp * s;              // [kQueryBlock][sp]
+  float* tile = scores + kQueryBlock * sp;  // [kQueryBlock][dp] when d is not a panel multiple
+  // kp: [sp / 16][d][16]: scale * K, padded keys zero.
+  for (size_t j = 0; j < sp; ++j) {
+    float* dst = kp + (j / kPanel) * d * kPanel + j % kPanel;
+    for (size_t t = 0; t < d; ++t) {
+      dst[t * kPanel] = j < s ? k[j * ld + t] * shape.scale : 0.0f;
     }
   }
-  for (size_t i = 0; i < s; i += kQueryRows) {
-    const size_t rows = s - i < kQueryRows ? s - i : kQueryRows;
-    for (size_t r = 0; r < rows; ++r) {
-      const float* qi = q + (i + r) * shape.ld_qkv;
-      for (size_t t = 0; t < d; ++t) {
-        qs[r * d + t] = qi[t] * shape.scale;
-      }
+  for (size_t j = 0; j < s; ++j) {
+    const float* value = v + j * ld;
+    for (size_t t = 0; t < dp; ++t) {
+      vp[(t / kPanel) * s * kPanel + j * kPanel + t % kPanel] = t < d ? value[t] : 0.0f;
     }
-    if (rows == kQueryRows) {
-      ScoresBlock<kQueryRows>(qs, kt, d, sp, scores);
-    } else {
-      for (size_t r = 0; r < rows; ++r) {
-        ScoresBlock<1>(qs + r * d, kt, d, sp, scores + r * sp);
-      }
-    }
+  }
+  for (size_t i = 0; i < s; i += kQueryBlock) {
+    const size_t rows = s - i < kQueryBlock ? s - i : kQueryBlock;
+    PanelProductAvx2(q + i * ld, ld, rows, kp, d, sp / kPanel, scores, sp);
     for (size_t r = 0; r < rows; ++r) {
       float* row = scores + r * sp;
       if (key_mask != nullptr) {
@@ -343,14 +257,15 @@ void AttentionAvx2(const float* q, const float* k, const float* v, const uint8_t
       SoftmaxAvx2(row, s);
     }
     float* oi = out + i * shape.ld_out;
-    size_t r = 0;
-    for (; r + 2 <= rows; r += 2) {
-      WeightedSum<2>(scores + r * sp, sp, v, shape.ld_qkv, s, d, oi + r * shape.ld_out,
-                     shape.ld_out);
-    }
-    if (r < rows) {
-      WeightedSum<1>(scores + r * sp, sp, v, shape.ld_qkv, s, d, oi + r * shape.ld_out,
-                     shape.ld_out);
+    if (dp == d) {
+      PanelProductAvx2(scores, sp, rows, vp, s, dp / kPanel, oi, shape.ld_out);
+    } else {
+      PanelProductAvx2(scores, sp, rows, vp, s, dp / kPanel, tile, dp);
+      for (size_t r = 0; r < rows; ++r) {
+        for (size_t t = 0; t < d; ++t) {
+          oi[r * shape.ld_out + t] = tile[r * dp + t];
+        }
+      }
     }
   }
 }

@@ -67,6 +67,8 @@ using MicroKernelFn = void (*)(const float*, size_t, const float*, size_t, const
 constexpr MicroKernelFn kTailKernels[kRowBlock] = {nullptr,        MicroKernel<1>, MicroKernel<2>,
                                                    MicroKernel<3>, MicroKernel<4>, MicroKernel<5>};
 
+constexpr float kZeroBias[kSgemmPanelCols] = {};
+
 }  // namespace
 
 void PackSgemmWeightsAvx2(const float* weight, size_t in, size_t out, float* packed) {
@@ -105,6 +107,24 @@ void SgemmBlockAvx2(const float* src, size_t in, size_t out, const float* packed
                dst + full_end * out + col, out);
         }
       }
+    }
+  }
+}
+
+void PanelProductAvx2(const float* src, size_t ld_src, size_t num_rows, const float* panels,
+                      size_t depth, size_t num_panels, float* dst, size_t ld_dst) {
+  const size_t full_end = num_rows / kRowBlock * kRowBlock;
+  const MicroKernelFn tail = kTailKernels[num_rows - full_end];
+  for (size_t panel = 0; panel < num_panels; ++panel) {
+    const float* b = panels + panel * depth * kSgemmPanelCols;
+    const size_t col = panel * kSgemmPanelCols;
+    for (size_t row = 0; row < full_end; row += kRowBlock) {
+      MicroKernel<kRowBlock>(src + row * ld_src, ld_src, b, depth, kZeroBias, true,
+                             dst + row * ld_dst + col, ld_dst);
+    }
+    if (tail != nullptr) {
+      tail(src + full_end * ld_src, ld_src, b, depth, kZeroBias, true,
+           dst + full_end * ld_dst + col, ld_dst);
     }
   }
 }

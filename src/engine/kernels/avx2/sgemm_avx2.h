@@ -36,4 +36,11 @@ struct SgemmRange {
 void SgemmBlockAvx2(const float* src, size_t in, size_t out, const float* packed, const float* bias,
                     const SgemmRange& rows, const SgemmRange& panels, float* dst);
 
+// PanelProductAvx2 computes dst[num_rows, 16 * num_panels] = src[num_rows, depth] * B, where B
+// ([depth, 16 * num_panels]) is stored as num_panels consecutive [depth, 16] row-major panels,
+// 32-byte aligned. Each output sums its depth terms in order. Attention uses it for the query-key
+// scores and the probability-weighted sum of values.
+void PanelProductAvx2(const float* src, size_t ld_src, size_t num_rows, const float* panels,
+                      size_t depth, size_t num_panels, float* dst, size_t ld_dst);
+
 }  // namespace eml::engine::kernels
