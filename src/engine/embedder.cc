@@ -61,12 +61,14 @@ class ScopedOmpThreads {
   int previous_;
 };
 
-// Matmul types per precision. int8: measured against the sentence-transformers reference
-// (embedder_model_test, 210 sentences, gate cosine >= 0.999 for every sentence), quantizing any
-// one of QKV, FFN-in or FFN-out misses the gate (min cosine 0.986 / 0.9965 / 0.991 on an AVX2
-// CPU, per-token activations, per-channel weights, SmoothQuant on LayerNorm inputs); only the
-// attention output projection passes (0.9994). So int8 quantizes that projection and keeps the
-// sensitive three in bf16, or in f32 where the CPU has no bf16 matmul.
+// Matmul types per precision. int8 on CPUs where Linear runs kInt8 on our packed AVX2 kernel (s8
+// weights, s16 activations): all four projections. Elsewhere kInt8 is oneDNN's s8 x s8 product,
+// and measured against the sentence-transformers reference (embedder_model_test, 210 sentences,
+// gate cosine >= 0.999 for every sentence) quantizing any one of QKV, FFN-in or FFN-out with s8
+// activations misses the gate (min cosine 0.986 / 0.9965 / 0.991 with per-token activations,
+// per-channel 7-bit weights, SmoothQuant on LayerNorm inputs); only the attention output
+// projection passes (0.9994). So there int8 quantizes that projection and keeps the sensitive
+// three in bf16, or in f32 where the CPU has no bf16 matmul.
 internal::MatmulPlan PlanFor(Precision precision) {
   using internal::MatmulType;
   switch (precision) {
@@ -75,6 +77,9 @@ internal::MatmulPlan PlanFor(Precision precision) {
     case Precision::kBf16:
       return {MatmulType::kBf16, MatmulType::kBf16, MatmulType::kBf16, MatmulType::kBf16};
     case Precision::kInt8: {
+      if (internal::PackedAvx2Preferred()) {
+        return {MatmulType::kInt8, MatmulType::kInt8, MatmulType::kInt8, MatmulType::kInt8};
+      }
       const MatmulType sensitive =
           internal::Bf16MatmulAvailable() ? MatmulType::kBf16 : MatmulType::kF32;
       return {sensitive, MatmulType::kInt8, sensitive, sensitive};

@@ -13,6 +13,7 @@
 
 #include "engine/embedder.h"
 #include "engine/internal/aligned_buffer.h"
+#include "engine/kernels/avx2/igemm_avx2.h"
 #include "engine/kernels/avx2/sgemm_avx2.h"
 #include "engine/kernels/kernels.h"
 #include "model/model_directory.h"
@@ -115,29 +116,76 @@ void BM_QuantizeRow384(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
 }
 
-// The packed AVX2 f32 matmul alone, one thread: args = rows, in, out (MiniLM's four shapes).
-void BM_PackedSgemmAvx2(benchmark::State& state) {
+// Operands of one packed-matmul benchmark: args = rows, in, out.
+struct PackedProblem {
+  size_t m = 0, in = 0, out = 0;
+  std::vector<float> weight, src, bias;
+};
+
+// MakePackedProblem fills `p` from the args, or skips the benchmark (false) without AVX2 + FMA.
+bool MakePackedProblem(benchmark::State& state, PackedProblem* p) {
   if (kernels::IsaKernels(Isa::kAvx2) == nullptr) {
     state.SkipWithError("this CPU cannot run AVX2 + FMA");
-    return;
+    return false;
   }
-  const auto m = static_cast<size_t>(state.range(0));
-  const auto in = static_cast<size_t>(state.range(1));
-  const auto out = static_cast<size_t>(state.range(2));
-  const auto weight = Random(in * out, -1, 1);
-  const auto src = Random(m * in, -1, 1);
-  const auto bias = Random(out, -1, 1);
-  internal::AlignedBuffer packed_buffer;
-  packed_buffer.EnsureBytes(in * out * sizeof(float));
-  float* packed = packed_buffer.floats();
-  std::vector<float> dst(m * out);
-  kernels::PackSgemmWeightsAvx2(weight.data(), in, out, packed);
+  p->m = static_cast<size_t>(state.range(0));
+  p->in = static_cast<size_t>(state.range(1));
+  p->out = static_cast<size_t>(state.range(2));
+  p->weight = Random(p->in * p->out, -1, 1);
+  p->src = Random(p->m * p->in, -1, 1);
+  p->bias = Random(p->out, -1, 1);
+  return true;
+}
+
+// The packed AVX2 f32 matmul alone, one thread.
+void BM_PackedSgemmAvx2(benchmark::State& state) {
+  PackedProblem p;
+  if (!MakePackedProblem(state, &p)) return;
+  internal::AlignedBuffer packed;
+  packed.EnsureBytes(p.in * p.out * sizeof(float));
+  std::vector<float> dst(p.m * p.out);
+  kernels::PackSgemmWeightsAvx2(p.weight.data(), p.in, p.out, packed.floats());
   for (auto _ : state) {
-    kernels::SgemmBlockAvx2(src.data(), in, out, packed, bias.data(), {0, m},
-                            {0, out / kernels::kSgemmPanelCols}, dst.data());
+    kernels::SgemmBlockAvx2(p.src.data(), p.in, p.out, packed.floats(), p.bias.data(), {0, p.m},
+                            {0, p.out / kernels::kSgemmPanelCols}, dst.data());
     benchmark::DoNotOptimize(dst.data());
   }
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(2 * m * in * out));  // FLOPs
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(2 * p.m * p.in * p.out));
+}
+
+// The packed AVX2 s8-weight x s16-activation matmul alone, one thread, row quantization included.
+void BM_PackedIgemmAvx2(benchmark::State& state) {
+  PackedProblem p;
+  if (!MakePackedProblem(state, &p)) return;
+  const size_t ld = kernels::IgemmPaddedDepth(p.in);
+  internal::AlignedBuffer packed;
+  packed.EnsureBytes(ld * p.out);
+  auto* packed_weights = static_cast<int8_t*>(packed.data());
+  std::vector<float> weight_scales(kernels::IgemmScaleCount(p.in, p.out));
+  std::vector<int16_t> quantized(p.m * ld);
+  std::vector<float> row_scales(p.m), dst(p.m * p.out);
+  kernels::PackIgemmWeightsAvx2(p.weight.data(), p.in, p.out, packed_weights, weight_scales.data());
+  for (auto _ : state) {
+    for (size_t r = 0; r < p.m; ++r) {
+      row_scales[r] =
+          kernels::QuantizeRowS16Avx2(p.src.data() + r * p.in, p.in, quantized.data() + r * ld);
+    }
+    kernels::IgemmBlockAvx2(quantized.data(), row_scales.data(), p.in, p.out, packed_weights,
+                            weight_scales.data(), p.bias.data(), {0, p.m},
+                            {0, p.out / kernels::kIgemmPanelCols}, dst.data());
+    benchmark::DoNotOptimize(dst.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(2 * p.m * p.in * p.out));
+}
+
+// MiniLM's four projections at 128 tokens, its QKV at 8, and the FFN output at 256.
+void PackedShapes(benchmark::internal::Benchmark* b) {
+  b->Args({8, 384, 1152})
+      ->Args({128, 384, 1152})
+      ->Args({128, 384, 384})
+      ->Args({128, 384, 1536})
+      ->Args({128, 1536, 384})
+      ->Args({256, 1536, 384});
 }
 
 void IsaArgs(benchmark::internal::Benchmark* b) {
@@ -154,13 +202,8 @@ void AttentionArgs(benchmark::internal::Benchmark* b) {
   }
 }
 
-BENCHMARK(BM_PackedSgemmAvx2)
-    ->Args({8, 384, 1152})
-    ->Args({128, 384, 1152})
-    ->Args({128, 384, 384})
-    ->Args({128, 384, 1536})
-    ->Args({128, 1536, 384})
-    ->Args({256, 1536, 384});
+BENCHMARK(BM_PackedSgemmAvx2)->Apply(PackedShapes);
+BENCHMARK(BM_PackedIgemmAvx2)->Apply(PackedShapes);
 BENCHMARK(BM_LayerNorm384)->Apply(IsaArgs);
 BENCHMARK(BM_Gelu1536)->Apply(IsaArgs);
 BENCHMARK(BM_Softmax128)->Apply(IsaArgs);

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/kernels/avx2/igemm_avx2.h"
 #include "engine/kernels/avx2/sgemm_avx2.h"
 
 namespace eml::engine::internal {
@@ -25,9 +26,22 @@ constexpr size_t kParallelMacs = 1 << 16;
 // Rows per thread from which a packed product splits its rows rather than its columns.
 constexpr size_t kRowSplitRows = 96;
 
-bool CpuPrefersPackedF32() {
-  return kernels::IsaKernels(kernels::Isa::kAvx2) != nullptr &&
-         kernels::IsaKernels(kernels::Isa::kAvx512) == nullptr;
+// ThreadBlock is this OpenMP thread's share of a packed product of m rows and `panels` column
+// panels. Long inputs split by rows: every thread streams the same weights, which the shared L3
+// then serves once. Short ones split by output columns: each weight is read by one thread.
+struct ThreadBlock {
+  kernels::SgemmRange rows;
+  kernels::SgemmRange panels;
+};
+
+ThreadBlock ThisThreadBlock(size_t m, size_t panels) {
+  const auto threads = static_cast<size_t>(omp_get_num_threads());
+  const auto thread = static_cast<size_t>(omp_get_thread_num());
+  ThreadBlock block{{0, m}, {0, panels}};
+  kernels::SgemmRange& split = m >= kRowSplitRows * threads ? block.rows : block.panels;
+  const size_t total = split.end;
+  split = {total * thread / threads, total * (thread + 1) / threads};
+  return block;
 }
 
 dt SrcType(MatmulType type) {
@@ -58,6 +72,11 @@ Error FromDnnl(const dnnl::error& e, const char* what) {
 
 }  // namespace
 
+bool PackedAvx2Preferred() {
+  return kernels::IsaKernels(kernels::Isa::kAvx2) != nullptr &&
+         kernels::IsaKernels(kernels::Isa::kAvx512) == nullptr;
+}
+
 const dnnl::engine& DnnlEngine() {
   static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
@@ -65,7 +84,7 @@ const dnnl::engine& DnnlEngine() {
 
 Result<Linear> Linear::Create(MatmulType type, size_t in, size_t out, std::span<const float> weight,
                               std::span<const float> bias, std::span<const float> smoothing,
-                              F32Kernel f32_kernel) {
+                              MatmulKernel kernel) {
   if (in == 0 || out == 0 || weight.size() != in * out || bias.size() != out) {
     return Error{ErrorCode::kInvalidArgument, "linear weight/bias sizes do not match in/out"};
   }
@@ -81,15 +100,15 @@ Result<Linear> Linear::Create(MatmulType type, size_t in, size_t out, std::span<
   linear.type_ = type;
   linear.in_ = in;
   linear.out_ = out;
+  const bool packable = type != MatmulType::kBf16;
   const bool fits_panels = out % kernels::kSgemmPanelCols == 0;
-  if (type == MatmulType::kF32 && f32_kernel == F32Kernel::kPackedAvx2 &&
+  if (packable && kernel == MatmulKernel::kPackedAvx2 &&
       (kernels::IsaKernels(kernels::Isa::kAvx2) == nullptr || !fits_panels)) {
     return Error{ErrorCode::kEngineUnsupportedPrecision,
-                 "the packed f32 kernel needs AVX2 + FMA and a multiple of 16 outputs"};
+                 "the packed kernels need AVX2 + FMA and a multiple of 16 outputs"};
   }
-  if (type == MatmulType::kF32 &&
-      (f32_kernel == F32Kernel::kPackedAvx2 ||
-       (f32_kernel == F32Kernel::kAuto && fits_panels && CpuPrefersPackedF32()))) {
+  if (packable && (kernel == MatmulKernel::kPackedAvx2 ||
+                   (kernel == MatmulKernel::kAuto && fits_panels && PackedAvx2Preferred()))) {
     try {
       linear.bias_ =
           dnnl::memory({{1, static_cast<dnnl::memory::dim>(out)}, dt::f32, tag::ab}, DnnlEngine());
@@ -97,8 +116,18 @@ Result<Linear> Linear::Create(MatmulType type, size_t in, size_t out, std::span<
       return FromDnnl(e, "bias allocation");
     }
     std::copy(bias.begin(), bias.end(), static_cast<float*>(linear.bias_.get_data_handle()));
-    linear.packed_weights_.EnsureBytes(in * out * sizeof(float));
-    kernels::PackSgemmWeightsAvx2(weight.data(), in, out, linear.packed_weights_.floats());
+    if (type == MatmulType::kF32) {
+      linear.path_ = Path::kPackedF32;
+      linear.packed_weights_.EnsureBytes(in * out * sizeof(float));
+      kernels::PackSgemmWeightsAvx2(weight.data(), in, out, linear.packed_weights_.floats());
+    } else {
+      linear.path_ = Path::kPackedInt8;
+      linear.packed_weights_.EnsureBytes(kernels::IgemmPaddedDepth(in) * out);
+      linear.weight_scales_.resize(kernels::IgemmScaleCount(in, out));
+      kernels::PackIgemmWeightsAvx2(weight.data(), in, out,
+                                    static_cast<int8_t*>(linear.packed_weights_.data()),
+                                    linear.weight_scales_.data());
+    }
     return linear;
   }
   const auto k = static_cast<dnnl::memory::dim>(in);
@@ -174,6 +203,9 @@ bool Bf16MatmulAvailable() {
 }
 
 size_t Linear::ConvertedSrcBytes(size_t m) const {
+  if (path_ == Path::kPackedInt8) {
+    return m * kernels::IgemmPaddedDepth(in_) * sizeof(int16_t);
+  }
   switch (type_) {
     case MatmulType::kF32:
       return 0;
@@ -186,29 +218,46 @@ size_t Linear::ConvertedSrcBytes(size_t m) const {
 }
 
 const char* Linear::impl_info() const {
-  return packed_weights_.capacity_bytes() != 0 ? "packed:avx2" : pd_.impl_info_str();
+  switch (path_) {
+    case Path::kPackedF32:
+      return "packed:avx2";
+    case Path::kPackedInt8:
+      return "packed:avx2-s8s16";
+    case Path::kOneDnn:
+      break;
+  }
+  return pd_.impl_info_str();
 }
 
 Status Linear::Forward(const float* src, size_t m, float* dst, const LinearBuffers& buffers,
                        dnnl::stream& stream, const kernels::KernelTable& kernels) const {
   const size_t in = in_;
   const size_t out = out_;
-  if (packed_weights_.capacity_bytes() != 0) {
-    const size_t panels = out / kernels::kSgemmPanelCols;
+  const size_t panels = out / kernels::kSgemmPanelCols;
+  const auto* bias = static_cast<const float*>(bias_.get_data_handle());
+  if (path_ == Path::kPackedF32) {
     const float* packed = packed_weights_.floats();
-    const float* bias = static_cast<const float*>(bias_.get_data_handle());
 #pragma omp parallel if (m * in * out >= kParallelMacs)
     {
-      // Long inputs split by rows: every thread streams the same weights, which the shared L3
-      // then serves once. Short ones split by output columns: each weight is read by one thread.
-      const auto threads = static_cast<size_t>(omp_get_num_threads());
-      const auto thread = static_cast<size_t>(omp_get_thread_num());
-      kernels::SgemmRange rows{0, m};
-      kernels::SgemmRange columns{0, panels};
-      kernels::SgemmRange& split = m >= kRowSplitRows * threads ? rows : columns;
-      const size_t total = split.end;
-      split = {total * thread / threads, total * (thread + 1) / threads};
-      kernels::SgemmBlockAvx2(src, in, out, packed, bias, rows, columns, dst);
+      const ThreadBlock block = ThisThreadBlock(m, panels);
+      kernels::SgemmBlockAvx2(src, in, out, packed, bias, block.rows, block.panels, dst);
+    }
+    return OkStatus();
+  }
+  if (path_ == Path::kPackedInt8) {
+    const auto* packed = static_cast<const int8_t*>(packed_weights_.data());
+    auto* quantized = static_cast<int16_t*>(buffers.converted_src);
+    float* row_scales = buffers.row_scales;
+    const size_t ld = kernels::IgemmPaddedDepth(in);
+#pragma omp parallel if (m * in * out >= kParallelMacs)
+    {
+#pragma omp for schedule(static)
+      for (size_t r = 0; r < m; ++r) {
+        row_scales[r] = kernels::QuantizeRowS16Avx2(src + r * in, in, quantized + r * ld);
+      }
+      const ThreadBlock block = ThisThreadBlock(m, panels);
+      kernels::IgemmBlockAvx2(quantized, row_scales, in, out, packed, weight_scales_.data(), bias,
+                              block.rows, block.panels, dst);
     }
     return OkStatus();
   }
@@ -261,7 +310,6 @@ Status Linear::Forward(const float* src, size_t m, float* dst, const LinearBuffe
     return FromDnnl(e, "matmul execution");
   }
   if (type_ == MatmulType::kInt8) {
-    const float* bias = static_cast<const float*>(bias_.get_data_handle());
     const float* row_scales = buffers.row_scales;
 #pragma omp parallel for schedule(static) if (parallel)
     for (size_t r = 0; r < m; ++r) {

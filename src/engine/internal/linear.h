@@ -10,13 +10,17 @@
 //         elsewhere on oneDNN (brgemm on AVX-512).
 //   kBf16 weights rounded to bf16 at load; activations rounded to bf16 per call (our kernel);
 //         f32 accumulation and output, bias fused.
-//   kInt8 weights s8 with one scale per output channel (max |w| / 127, or / 63 on CPUs without
-//         VNNI, whose int8 kernels saturate 16-bit pair sums); activations s8 with one
-//         scale per row (token), computed per call by our kernels; s8 x s8 -> s32 in oneDNN, the
-//         weight scales applied as oneDNN output scales, the row scale and bias by our scale_add
-//         kernel. Optional input smoothing (SmoothQuant): column j of W is multiplied by s_j at
-//         load and x_j divided by s_j before quantization, moving the range of outlier input
-//         channels into the weights; the product is unchanged in exact arithmetic.
+//   kInt8 weights s8 with one scale per output channel; activations quantized per call with one
+//         scale per row (token). On CPUs with AVX2 and no AVX-512 (and `out` a multiple of 16)
+//         it runs on our packed kernel (kernels/avx2/igemm_avx2.h): weights max |w| / 127 per
+//         output channel and block of 128 inputs, activations s16 (max |x| / 32767), VPMADDWD
+//         products that cannot saturate; no smoothing is applied there (16-bit activations do not
+//         need it). Elsewhere on oneDNN: weights max |w| / 127, or / 63 on CPUs without VNNI, whose
+//         int8 kernels saturate 16-bit pair sums; activations s8 quantized by our kernels; s8 x s8
+//         -> s32, the weight scales applied as oneDNN output scales, the row scale and bias by our
+//         scale_add kernel. Optional input smoothing (SmoothQuant, oneDNN path only): column j of W
+//         is multiplied by s_j at load and x_j divided by s_j before quantization, moving the range
+//         of outlier input channels into the weights; the product is unchanged in exact arithmetic.
 //
 // Thread safety: a Linear is immutable after Create; Forward may run concurrently on distinct
 // buffers and streams. Forward allocates no buffers of its own (the caller passes them, sized by
@@ -36,13 +40,16 @@ namespace eml::engine::internal {
 
 enum class MatmulType { kF32, kBf16, kInt8 };
 
-// Which code runs a kF32 product: kAuto picks the packed AVX2 kernel on CPUs with AVX2 + FMA and
-// no AVX-512 when `out` is a multiple of 16, oneDNN otherwise. The others force one (tests and
-// benchmarks compare them).
-enum class F32Kernel { kAuto, kOneDnn, kPackedAvx2 };
+// Which code runs a kF32 or kInt8 product: kAuto picks our packed AVX2 kernels on CPUs with AVX2 +
+// FMA and no AVX-512 when `out` is a multiple of 16 (PackedAvx2Preferred()), oneDNN otherwise. The
+// others force one (tests and benchmarks compare them). kBf16 always runs on oneDNN.
+enum class MatmulKernel { kAuto, kOneDnn, kPackedAvx2 };
 
 // DnnlEngine returns the process-wide CPU engine (created on first use; thread-safe).
 const dnnl::engine& DnnlEngine();
+
+// PackedAvx2Preferred reports whether kAuto picks the packed AVX2 kernels on this CPU.
+bool PackedAvx2Preferred();
 
 // Bf16MatmulAvailable reports whether oneDNN runs bf16 matmuls on this CPU (probed once).
 bool Bf16MatmulAvailable();
@@ -51,7 +58,7 @@ bool Bf16MatmulAvailable();
 struct LinearBuffers {
   void* converted_src = nullptr;  // ConvertedSrcBytes(m) bytes, 64-byte aligned.
   float* row_scales = nullptr;    // m floats (kInt8 only).
-  float* row_scratch = nullptr;   // in() floats per OpenMP thread (kInt8 with smoothing only).
+  float* row_scratch = nullptr;   // in() floats per OpenMP thread (oneDNN kInt8 with smoothing).
   void* scratchpad = nullptr;     // scratchpad_bytes() bytes, 64-byte aligned.
 };
 
@@ -65,11 +72,11 @@ class Linear {
   // without AVX512-BF16 support), kInternal (any other oneDNN failure).
   // `smoothing` (kInt8 only; empty = none) holds in positive per-input-channel factors s_j.
   // kPackedAvx2 fails with kEngineUnsupportedPrecision on a CPU without AVX2 + FMA or when `out`
-  // is not a multiple of 16; it is ignored by kBf16 and kInt8.
+  // is not a multiple of 16; it is ignored by kBf16.
   static Result<Linear> Create(MatmulType type, size_t in, size_t out,
                                std::span<const float> weight, std::span<const float> bias,
                                std::span<const float> smoothing = {},
-                               F32Kernel f32_kernel = F32Kernel::kAuto);
+                               MatmulKernel kernel = MatmulKernel::kAuto);
 
   // Forward computes dst[m, out] = src[m, in] * W^T + b for m >= 1 rows (row-major, contiguous).
   // Runs on the calling thread's OpenMP pool (omp_get_max_threads()). Errors: kInternal (oneDNN
@@ -84,11 +91,14 @@ class Linear {
   size_t out() const { return out_; }
   MatmulType type() const { return type_; }
   // impl_info names the implementation chosen (oneDNN's, e.g. "brg:avx512_core", or
-  // "packed:avx2"), for logs and benchmarks.
+  // "packed:avx2" / "packed:avx2-s8s16"), for logs and benchmarks.
   const char* impl_info() const;
 
  private:
+  enum class Path { kOneDnn, kPackedF32, kPackedInt8 };
+
   MatmulType type_ = MatmulType::kF32;
+  Path path_ = Path::kOneDnn;
   size_t in_ = 0;
   size_t out_ = 0;
   size_t scratchpad_bytes_ = 0;
@@ -96,7 +106,8 @@ class Linear {
   dnnl::matmul primitive_;
   dnnl::memory weights_;  // Prepacked, owned by oneDNN.
   dnnl::memory bias_;     // f32 [1, out] (kF32, kBf16: fused; kInt8 and packed: read by us).
-  AlignedBuffer packed_weights_;      // Non-empty when the packed AVX2 kernel runs this product.
+  AlignedBuffer packed_weights_;      // f32 (kPackedF32) or s8 (kPackedInt8) panels.
+  std::vector<float> weight_scales_;  // kPackedInt8: per output channel and depth chunk.
   std::vector<float> inv_smoothing_;  // 1 / s_j, or empty.
 };
 

@@ -1,4 +1,4 @@
-// Linear (oneDNN matmul) against a double-precision reference, per matmul type.
+// Linear against a double-precision reference, per matmul type and kernel (oneDNN or ours).
 
 #include "engine/internal/linear.h"
 
@@ -7,11 +7,14 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <random>
 #include <vector>
 
 #include "engine/internal/aligned_buffer.h"
+#include "engine/kernels/avx2/igemm_avx2.h"
 #include "testing/test_util.h"
 
 namespace eml::engine::internal {
@@ -24,6 +27,8 @@ using ::eml::testing::IsOk;
 constexpr double kMaxRelErrorF32 = 1e-5;
 constexpr double kMaxRelErrorBf16 = 2e-2;  // 8-bit mantissa on both inputs.
 constexpr double kMaxRelErrorInt8 = 3e-2;  // 127 levels per row / per output channel.
+// Our AVX2 int8 kernel: 127 levels per output channel and 64 inputs, 32767 per row.
+constexpr double kMaxRelErrorInt8Packed = 1e-2;
 
 std::vector<float> Random(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -91,7 +96,7 @@ double RunAndCompare(const Linear& linear, size_t m, const std::vector<float>& w
 struct Case {
   MatmulType type;
   double tolerance;
-  F32Kernel f32_kernel = F32Kernel::kAuto;
+  MatmulKernel kernel = MatmulKernel::kAuto;
 };
 
 class LinearTest : public ::testing::TestWithParam<Case> {};
@@ -100,9 +105,9 @@ TEST_P(LinearTest, MatchesDoubleReferenceForEveryM) {
   const size_t in = 384, out = 160;
   const std::vector<float> w = Random(in * out, 1);
   const std::vector<float> b = Random(out, 2);
-  auto linear = Linear::Create(GetParam().type, in, out, w, b, {}, GetParam().f32_kernel);
+  auto linear = Linear::Create(GetParam().type, in, out, w, b, {}, GetParam().kernel);
   if ((GetParam().type == MatmulType::kBf16 && !CpuRunsBf16()) ||
-      (GetParam().f32_kernel == F32Kernel::kPackedAvx2 && !CpuRunsAvx2())) {
+      (GetParam().kernel == MatmulKernel::kPackedAvx2 && !CpuRunsAvx2())) {
     EXPECT_THAT(linear, HasError(ErrorCode::kEngineUnsupportedPrecision));
     return;
   }
@@ -118,10 +123,12 @@ TEST_P(LinearTest, MatchesDoubleReferenceForEveryM) {
 INSTANTIATE_TEST_SUITE_P(
     Types, LinearTest,
     ::testing::Values(Case{MatmulType::kF32, kMaxRelErrorF32},
-                      Case{MatmulType::kF32, kMaxRelErrorF32, F32Kernel::kOneDnn},
-                      Case{MatmulType::kF32, kMaxRelErrorF32, F32Kernel::kPackedAvx2},
+                      Case{MatmulType::kF32, kMaxRelErrorF32, MatmulKernel::kOneDnn},
+                      Case{MatmulType::kF32, kMaxRelErrorF32, MatmulKernel::kPackedAvx2},
                       Case{MatmulType::kBf16, kMaxRelErrorBf16},
-                      Case{MatmulType::kInt8, kMaxRelErrorInt8}));
+                      Case{MatmulType::kInt8, kMaxRelErrorInt8},
+                      Case{MatmulType::kInt8, kMaxRelErrorInt8, MatmulKernel::kOneDnn},
+                      Case{MatmulType::kInt8, kMaxRelErrorInt8Packed, MatmulKernel::kPackedAvx2}));
 
 // The packed kernel cuts the depth into chunks of 256: depths of one partial chunk, an exact
 // multiple and a long ragged tail (BERT-base's 3072 is 12 chunks), every row-block tail.
@@ -133,7 +140,7 @@ TEST(LinearPackedTest, MatchesDoubleReferenceAcrossDepthChunks) {
     const size_t out = 48;
     const std::vector<float> w = Random(in * out, 6);
     const std::vector<float> b = Random(out, 7);
-    auto linear = Linear::Create(MatmulType::kF32, in, out, w, b, {}, F32Kernel::kPackedAvx2);
+    auto linear = Linear::Create(MatmulType::kF32, in, out, w, b, {}, MatmulKernel::kPackedAvx2);
     ASSERT_THAT(linear, IsOk());
     EXPECT_STREQ(linear->impl_info(), "packed:avx2");
     for (size_t m = 1; m <= 13; ++m) {
@@ -150,8 +157,8 @@ TEST(LinearPackedTest, SameBitsOnOneAndTwoThreadsAndCloseToOneDnn) {
   const std::vector<float> w = Random(in * out, 8);
   const std::vector<float> b = Random(out, 9);
   const std::vector<float> x = Random(m * in, 10);
-  auto packed = Linear::Create(MatmulType::kF32, in, out, w, b, {}, F32Kernel::kPackedAvx2);
-  auto onednn = Linear::Create(MatmulType::kF32, in, out, w, b, {}, F32Kernel::kOneDnn);
+  auto packed = Linear::Create(MatmulType::kF32, in, out, w, b, {}, MatmulKernel::kPackedAvx2);
+  auto onednn = Linear::Create(MatmulType::kF32, in, out, w, b, {}, MatmulKernel::kOneDnn);
   ASSERT_THAT(packed, IsOk());
   ASSERT_THAT(onednn, IsOk());
   const int saved_threads = omp_get_max_threads();
@@ -172,13 +179,83 @@ TEST(LinearPackedTest, RefusesOutputsThatDoNotFillPanels) {
   const size_t in = 32, out = 20;
   const std::vector<float> w = Random(in * out, 11);
   const std::vector<float> b = Random(out, 12);
-  EXPECT_THAT(Linear::Create(MatmulType::kF32, in, out, w, b, {}, F32Kernel::kPackedAvx2),
+  EXPECT_THAT(Linear::Create(MatmulType::kF32, in, out, w, b, {}, MatmulKernel::kPackedAvx2),
               HasError(ErrorCode::kEngineUnsupportedPrecision));
   // kAuto falls back to oneDNN for such a shape and still computes the product.
   auto automatic = Linear::Create(MatmulType::kF32, in, out, w, b);
   ASSERT_THAT(automatic, IsOk());
   EXPECT_STRNE(automatic->impl_info(), "packed:avx2");
   EXPECT_LE(RunAndCompare(*automatic, 5, w, b), kMaxRelErrorF32);
+}
+
+// QuantizedReference computes, in double, exactly what the packed int8 kernel promises: rows
+// quantized to s16 by max |x| / 32767, weights to s8 by max |w| / 127 per output channel and chunk
+// of kIgemmDepthChunk inputs, both rounded to nearest even.
+std::vector<double> QuantizedReference(const std::vector<float>& x, size_t m,
+                                       const std::vector<float>& w, const std::vector<float>& b,
+                                       size_t in, size_t out) {
+  const size_t chunk = kernels::kIgemmDepthChunk;
+  std::vector<double> y(m * out);
+  for (size_t r = 0; r < m; ++r) {
+    float x_max = 0.0f;
+    for (size_t k = 0; k < in; ++k) {
+      x_max = std::max(x_max, std::fabs(x[r * in + k]));
+    }
+    const float x_scale = x_max / 32767.0f;
+    const float x_inv = x_max > 0.0f ? 32767.0f / x_max : 0.0f;
+    for (size_t o = 0; o < out; ++o) {
+      double sum = b[o];
+      for (size_t c = 0; c < in; c += chunk) {
+        const size_t end = std::min(in, c + chunk);
+        float w_max = 0.0f;
+        for (size_t k = c; k < end; ++k) {
+          w_max = std::max(w_max, std::fabs(w[o * in + k]));
+        }
+        const float w_scale = w_max > 0.0f ? w_max / 127.0f : 1.0f;
+        const float w_inv = 1.0f / w_scale;
+        int64_t dot = 0;
+        for (size_t k = c; k < end; ++k) {
+          dot += static_cast<int64_t>(std::nearbyint(x[r * in + k] * x_inv)) *
+                 static_cast<int64_t>(std::nearbyint(w[o * in + k] * w_inv));
+        }
+        sum +=
+            static_cast<double>(dot) * static_cast<double>(x_scale) * static_cast<double>(w_scale);
+      }
+      y[r * out + o] = sum;
+    }
+  }
+  return y;
+}
+
+// The packed int8 kernel against its exact quantized math: odd depths (a zero pad input), partial
+// and whole chunks, every row-block tail, identical bits on one and two threads.
+TEST(LinearPackedTest, Int8MatchesItsQuantizedMathOnOneAndTwoThreads) {
+  if (!CpuRunsAvx2()) {
+    GTEST_SKIP() << "this CPU has no AVX2 + FMA";
+  }
+  const int saved_threads = omp_get_max_threads();
+  for (const size_t in : {size_t{7}, size_t{64}, size_t{65}, size_t{384}, size_t{1536}}) {
+    const size_t out = 48;
+    const std::vector<float> w = Random(in * out, 13);
+    const std::vector<float> b = Random(out, 14);
+    auto linear = Linear::Create(MatmulType::kInt8, in, out, w, b, {}, MatmulKernel::kPackedAvx2);
+    ASSERT_THAT(linear, IsOk());
+    EXPECT_STREQ(linear->impl_info(), "packed:avx2-s8s16");
+    for (size_t m : {size_t{1}, size_t{5}, size_t{6}, size_t{13}, size_t{200}}) {
+      const std::vector<float> x = Random(m * in, static_cast<uint32_t>(100 + m));
+      const std::vector<double> want = QuantizedReference(x, m, w, b, in, out);
+      omp_set_num_threads(1);
+      const std::vector<float> one_thread = RunForward(*linear, x, m);
+      omp_set_num_threads(2);
+      const std::vector<float> two_threads = RunForward(*linear, x, m);
+      EXPECT_EQ(one_thread, two_threads) << "in " << in << " m " << m;
+      for (size_t i = 0; i < want.size(); ++i) {
+        ASSERT_NEAR(one_thread[i], want[i], 1e-5 * (1.0 + std::fabs(want[i])))
+            << "in " << in << " m " << m << " element " << i;
+      }
+    }
+  }
+  omp_set_num_threads(saved_threads);
 }
 
 TEST(LinearCreateTest, Int8SmoothingHelpsOutlierChannels) {
@@ -192,8 +269,10 @@ TEST(LinearCreateTest, Int8SmoothingHelpsOutlierChannels) {
     channel_scale[j] = 30.0f;
     smoothing[j] = std::sqrt(30.0f);
   }
-  auto plain = Linear::Create(MatmulType::kInt8, in, out, w, b);
-  auto smoothed = Linear::Create(MatmulType::kInt8, in, out, w, b, smoothing);
+  // Smoothing is a oneDNN-path feature (the packed kernel's s16 activations do not need it).
+  auto plain = Linear::Create(MatmulType::kInt8, in, out, w, b, {}, MatmulKernel::kOneDnn);
+  auto smoothed =
+      Linear::Create(MatmulType::kInt8, in, out, w, b, smoothing, MatmulKernel::kOneDnn);
   ASSERT_THAT(plain, IsOk());
   ASSERT_THAT(smoothed, IsOk());
   const double plain_error = RunAndCompare(*plain, 33, w, b, channel_scale);
