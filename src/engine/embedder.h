@@ -10,10 +10,12 @@
 //
 // Precision: kFp32 (the reference: matches sentence-transformers to 1e-4), kBf16 (weights and
 // matmul inputs in bf16; needs a CPU where oneDNN 2.6 runs bf16 matmuls, i.e. AVX-512), kInt8
-// (weights s8 per output channel, activations s8 per token, quantized dynamically; only the
-// attention output projection is int8, the three projections that miss the accuracy gate in int8
-// run in bf16, or f32 without bf16 support: see PlanFor in embedder.cc). Accuracy of each mode is
-// gated by tests against the committed reference embeddings.
+// (weights s8, activations quantized dynamically per token. On AVX2 CPUs without AVX-512: all
+// four projections on our kernel, s8 weights per output channel and 64 inputs, s16 activations.
+// Elsewhere, oneDNN with s8 activations: only the attention output projection is int8, the three
+// that miss the accuracy gate with s8 activations run in bf16, or f32 without bf16 support: see
+// PlanFor in embedder.cc). Accuracy of each mode is gated by tests against the committed
+// reference embeddings.
 //
 // Threads: each call runs on the calling thread's OpenMP pool with num_threads threads (set for
 // the call and restored afterwards); oneDNN shares that pool. Results are bit-identical for the
