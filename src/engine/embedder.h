@@ -8,8 +8,9 @@
 // Memory is therefore bounded by max_batch_tokens whatever the number of texts; the number of
 // texts per call is capped by max_texts_per_call (the output rows are held in memory).
 //
-// Precision: kFp32 (the reference: matches sentence-transformers to 1e-4), kBf16 (weights and
-// matmul inputs in bf16; needs a CPU where oneDNN 2.6 runs bf16 matmuls, i.e. AVX-512), kInt8
+// Precision: kFp32 (the reference: matches sentence-transformers to 1e-4), kBf16 (weights in
+// bf16, half the bytes of f32; on AVX2 CPUs without AVX-512 our kernel keeps the matmul inputs
+// f32 and widens the weights in registers, on AVX-512 oneDNN also rounds the inputs), kInt8
 // (weights s8, activations quantized dynamically per token. On AVX2 CPUs without AVX-512: all
 // four projections on our kernel, s8 weights per output channel and 64 inputs, s16 activations.
 // Elsewhere, oneDNN with s8 activations: only the attention output projection is int8, the three

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/embedder.h"
+#include "engine/testing/cpu_features.h"
 #include "model/model_directory.h"
 #include "testing/test_util.h"
 
@@ -147,13 +148,9 @@ TEST(EmbedderModelTest, Int8PassesTheGate) {
 
 TEST(EmbedderModelTest, Bf16PassesTheGateOrIsUnsupported) {
   const std::vector<Case> cases = LoadCases();
-  __builtin_cpu_init();
-  const bool cpu_has_bf16_matmul =
-      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
   auto embedder = Embedder::LoadFromDirectory(model::DefaultModelDirectoryPath(),
                                               {.precision = Precision::kBf16});
-  if (!cpu_has_bf16_matmul) {
+  if (!::eml::engine::testing::CpuRunsBf16Matmul()) {
     EXPECT_THAT(embedder, HasError(ErrorCode::kEngineUnsupportedPrecision));
     return;
   }

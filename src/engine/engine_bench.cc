@@ -9,6 +9,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "engine/embedder.h"
@@ -137,17 +138,32 @@ bool MakePackedProblem(benchmark::State& state, PackedProblem* p) {
   return true;
 }
 
-// The packed AVX2 f32 matmul alone, one thread.
-void BM_PackedSgemmAvx2(benchmark::State& state) {
+// The packed AVX2 matmul with f32 (Element = float) or bf16 (uint16_t) weights alone, one thread.
+template <typename Element>
+void BM_PackedGemmAvx2(benchmark::State& state) {
   PackedProblem p;
   if (!MakePackedProblem(state, &p)) return;
   internal::AlignedBuffer packed;
-  packed.EnsureBytes(p.in * p.out * sizeof(float));
+  packed.EnsureBytes(p.in * p.out * sizeof(Element));
+  auto* packed_weights = static_cast<Element*>(packed.data());
   std::vector<float> dst(p.m * p.out);
-  kernels::PackSgemmWeightsAvx2(p.weight.data(), p.in, p.out, packed.floats());
+  internal::AlignedBuffer x_panels;
+  x_panels.EnsureBytes(kernels::kSgemmXPanelFloats * sizeof(float));
+  const kernels::SgemmRange rows{0, p.m};
+  const kernels::SgemmRange panels{0, p.out / kernels::kSgemmPanelCols};
+  if constexpr (std::is_same_v<Element, float>) {
+    kernels::PackSgemmWeightsAvx2(p.weight.data(), p.in, p.out, packed_weights);
+  } else {
+    kernels::PackBf16WeightsAvx2(p.weight.data(), p.in, p.out, packed_weights);
+  }
   for (auto _ : state) {
-    kernels::SgemmBlockAvx2(p.src.data(), p.in, p.out, packed.floats(), p.bias.data(), {0, p.m},
-                            {0, p.out / kernels::kSgemmPanelCols}, dst.data());
+    if constexpr (std::is_same_v<Element, float>) {
+      kernels::SgemmBlockAvx2(p.src.data(), p.in, p.out, packed_weights, p.bias.data(), rows,
+                              panels, x_panels.floats(), dst.data());
+    } else {
+      kernels::Bf16GemmBlockAvx2(p.src.data(), p.in, p.out, packed_weights, p.bias.data(), rows,
+                                 panels, x_panels.floats(), dst.data());
+    }
     benchmark::DoNotOptimize(dst.data());
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(2 * p.m * p.in * p.out));
@@ -202,7 +218,8 @@ void AttentionArgs(benchmark::internal::Benchmark* b) {
   }
 }
 
-BENCHMARK(BM_PackedSgemmAvx2)->Apply(PackedShapes);
+BENCHMARK(BM_PackedGemmAvx2<float>)->Name("BM_PackedSgemmAvx2")->Apply(PackedShapes);
+BENCHMARK(BM_PackedGemmAvx2<uint16_t>)->Name("BM_PackedBf16GemmAvx2")->Apply(PackedShapes);
 BENCHMARK(BM_PackedIgemmAvx2)->Apply(PackedShapes);
 BENCHMARK(BM_LayerNorm384)->Apply(IsaArgs);
 BENCHMARK(BM_Gelu1536)->Apply(IsaArgs);

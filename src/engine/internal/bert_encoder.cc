@@ -96,7 +96,7 @@ Result<Linear> LoadQkv(const model::SafetensorsFile& file, MatmulType type,
 size_t EncoderWorkspace::capacity_bytes() const {
   return hidden_.capacity_bytes() + tmp_.capacity_bytes() + qkv_.capacity_bytes() +
          ctx_.capacity_bytes() + inter_.capacity_bytes() + converted_.capacity_bytes() +
-         row_scales_.capacity_bytes() + row_scratch_.capacity_bytes() +
+         row_scales_.capacity_bytes() + thread_scratch_.capacity_bytes() +
          scratchpad_.capacity_bytes() + attention_scratch_.capacity_bytes();
 }
 
@@ -115,7 +115,7 @@ void EncoderWorkspace::Reserve(const BertEncoder& encoder, size_t num_tokens, si
   inter_.EnsureBytes(num_tokens * inter * sizeof(float));
   converted_.EnsureBytes(encoder.MaxConvertedSrcBytes(num_tokens));
   row_scales_.EnsureBytes(num_tokens * sizeof(float));
-  row_scratch_.EnsureBytes(num_threads * std::max(3 * hidden, inter) * sizeof(float));
+  thread_scratch_.EnsureBytes(num_threads * encoder.MaxThreadScratchFloats() * sizeof(float));
   scratchpad_.EnsureBytes(encoder.MaxScratchpadBytes());
   // Per-thread attention scratch, rounded to whole cache lines so threads never share one.
   attention_scratch_stride_ =
@@ -179,24 +179,27 @@ Result<std::unique_ptr<BertEncoder>> BertEncoder::Create(const model::BertConfig
   return encoder;
 }
 
-size_t BertEncoder::MaxConvertedSrcBytes(size_t m) const {
-  size_t bytes = 0;
+template <typename Size>
+size_t BertEncoder::MaxOverLinears(Size size) const {
+  size_t largest = 0;
   for (const Layer& l : layers_) {
     for (const Linear* lin : {&l.qkv, &l.attn_out, &l.ffn_in, &l.ffn_out}) {
-      bytes = std::max(bytes, lin->ConvertedSrcBytes(m));
+      largest = std::max(largest, size(*lin));
     }
   }
-  return bytes;
+  return largest;
+}
+
+size_t BertEncoder::MaxConvertedSrcBytes(size_t m) const {
+  return MaxOverLinears([m](const Linear& lin) { return lin.ConvertedSrcBytes(m); });
+}
+
+size_t BertEncoder::MaxThreadScratchFloats() const {
+  return MaxOverLinears([](const Linear& lin) { return lin.thread_scratch_floats(); });
 }
 
 size_t BertEncoder::MaxScratchpadBytes() const {
-  size_t bytes = 0;
-  for (const Layer& l : layers_) {
-    for (const Linear* lin : {&l.qkv, &l.attn_out, &l.ffn_in, &l.ffn_out}) {
-      bytes = std::max(bytes, lin->scratchpad_bytes());
-    }
-  }
-  return bytes;
+  return MaxOverLinears([](const Linear& lin) { return lin.scratchpad_bytes(); });
 }
 
 const char* BertEncoder::first_layer_impl() const {
@@ -314,7 +317,7 @@ Status BertEncoder::Forward(const PackedBatch& batch, EncoderWorkspace* ws,
   const kernels::KernelTable& k = *kernels_;
   const LinearBuffers buffers{.converted_src = ws->converted_.data(),
                               .row_scales = ws->row_scales_.floats(),
-                              .row_scratch = ws->row_scratch_.floats(),
+                              .thread_scratch = ws->thread_scratch_.floats(),
                               .scratchpad = ws->scratchpad_.data()};
   float* hidden = ws->hidden_.floats();
   float* tmp = ws->tmp_.floats();

@@ -62,7 +62,7 @@ class EncoderWorkspace {
  private:
   friend class BertEncoder;
   AlignedBuffer hidden_, tmp_, qkv_, ctx_, inter_;
-  AlignedBuffer converted_, row_scales_, row_scratch_, scratchpad_, attention_scratch_;
+  AlignedBuffer converted_, row_scales_, thread_scratch_, scratchpad_, attention_scratch_;
   size_t attention_scratch_stride_ = 0;  // floats per thread
   size_t num_tokens_ = 0;
   size_t max_seq_len_ = 0;
@@ -90,9 +90,11 @@ class BertEncoder {
   const model::BertConfig& config() const { return config_; }
   const kernels::KernelTable& kernels() const { return *kernels_; }
   const MatmulPlan& plan() const { return plan_; }
-  // MaxLinearBytes: the largest converted-src and scratchpad sizes over all layers for m rows.
+  // The largest converted-src (for m rows), scratchpad and per-thread scratch sizes of the
+  // layers' matmuls.
   size_t MaxConvertedSrcBytes(size_t m) const;
   size_t MaxScratchpadBytes() const;
+  size_t MaxThreadScratchFloats() const;
   // first_layer_impl names oneDNN's implementation of the QKV matmul (logs, benchmarks).
   const char* first_layer_impl() const;
 
@@ -112,6 +114,10 @@ class BertEncoder {
   MatmulPlan plan_;
   const kernels::KernelTable* kernels_ = nullptr;
   std::vector<float> word_, position_, token_type_, emb_ln_gamma_, emb_ln_beta_;
+  // MaxOverLinears returns the largest size(linear) over every layer's matmuls.
+  template <typename Size>
+  size_t MaxOverLinears(Size size) const;
+
   std::vector<Layer> layers_;
 };
 

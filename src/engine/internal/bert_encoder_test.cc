@@ -10,6 +10,7 @@
 #include <cmath>
 #include <vector>
 
+#include "engine/testing/cpu_features.h"
 #include "engine/testing/tiny_bert.h"
 #include "model/bert.h"
 #include "testing/test_util.h"
@@ -25,12 +26,6 @@ using testing::TinyBertShape;
 constexpr double kMaxAbsErrorFp32 = 1e-4;  // Per hidden value (values ~N(0, 1) after LayerNorm).
 constexpr double kMinCosineInt8 = 0.995;   // Per token, on this random model.
 constexpr double kMinCosineBf16 = 0.995;
-
-bool CpuRunsBf16() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-}
 
 struct Loaded {
   model::BertConfig config;
@@ -164,7 +159,7 @@ TEST(BertEncoderTest, Bf16IsCloseToScalarReferenceOrUnsupported) {
   const TinyBert bert = TinyBert::MakeRandom({}, 46);
   const MatmulPlan plan{MatmulType::kBf16, MatmulType::kBf16, MatmulType::kBf16, MatmulType::kBf16};
   auto loaded = Load(bert, plan);
-  if (!CpuRunsBf16()) {
+  if (!testing::CpuRunsBf16Matmul()) {
     EXPECT_THAT(loaded, HasError(ErrorCode::kEngineUnsupportedPrecision));
     return;
   }

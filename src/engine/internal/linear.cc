@@ -44,6 +44,10 @@ ThreadBlock ThisThreadBlock(size_t m, size_t panels) {
   return block;
 }
 
+float* ThisThreadScratch(const LinearBuffers& buffers, size_t floats_per_thread) {
+  return buffers.thread_scratch + static_cast<size_t>(omp_get_thread_num()) * floats_per_thread;
+}
+
 dt SrcType(MatmulType type) {
   switch (type) {
     case MatmulType::kF32:
@@ -100,15 +104,14 @@ Result<Linear> Linear::Create(MatmulType type, size_t in, size_t out, std::span<
   linear.type_ = type;
   linear.in_ = in;
   linear.out_ = out;
-  const bool packable = type != MatmulType::kBf16;
   const bool fits_panels = out % kernels::kSgemmPanelCols == 0;
-  if (packable && kernel == MatmulKernel::kPackedAvx2 &&
+  if (kernel == MatmulKernel::kPackedAvx2 &&
       (kernels::IsaKernels(kernels::Isa::kAvx2) == nullptr || !fits_panels)) {
     return Error{ErrorCode::kEngineUnsupportedPrecision,
                  "the packed kernels need AVX2 + FMA and a multiple of 16 outputs"};
   }
-  if (packable && (kernel == MatmulKernel::kPackedAvx2 ||
-                   (kernel == MatmulKernel::kAuto && fits_panels && PackedAvx2Preferred()))) {
+  if (kernel == MatmulKernel::kPackedAvx2 ||
+      (kernel == MatmulKernel::kAuto && fits_panels && PackedAvx2Preferred())) {
     try {
       linear.bias_ =
           dnnl::memory({{1, static_cast<dnnl::memory::dim>(out)}, dt::f32, tag::ab}, DnnlEngine());
@@ -120,6 +123,11 @@ Result<Linear> Linear::Create(MatmulType type, size_t in, size_t out, std::span<
       linear.path_ = Path::kPackedF32;
       linear.packed_weights_.EnsureBytes(in * out * sizeof(float));
       kernels::PackSgemmWeightsAvx2(weight.data(), in, out, linear.packed_weights_.floats());
+    } else if (type == MatmulType::kBf16) {
+      linear.path_ = Path::kPackedBf16;
+      linear.packed_weights_.EnsureBytes(in * out * sizeof(uint16_t));
+      kernels::PackBf16WeightsAvx2(weight.data(), in, out,
+                                   static_cast<uint16_t*>(linear.packed_weights_.data()));
     } else {
       linear.path_ = Path::kPackedInt8;
       linear.packed_weights_.EnsureBytes(kernels::IgemmPaddedDepth(in) * out);
@@ -206,6 +214,9 @@ size_t Linear::ConvertedSrcBytes(size_t m) const {
   if (path_ == Path::kPackedInt8) {
     return m * kernels::IgemmPaddedDepth(in_) * sizeof(int16_t);
   }
+  if (path_ == Path::kPackedBf16) {
+    return 0;
+  }
   switch (type_) {
     case MatmulType::kF32:
       return 0;
@@ -217,10 +228,28 @@ size_t Linear::ConvertedSrcBytes(size_t m) const {
   return 0;
 }
 
+size_t Linear::thread_scratch_floats() const {
+  constexpr size_t kCacheLineFloats = 16;
+  switch (path_) {
+    case Path::kPackedF32:
+    case Path::kPackedBf16:
+      return kernels::kSgemmXPanelFloats;
+    case Path::kPackedInt8:
+      return 0;
+    case Path::kOneDnn:
+      break;
+  }
+  return inv_smoothing_.empty()
+             ? 0
+             : (in_ + kCacheLineFloats - 1) / kCacheLineFloats * kCacheLineFloats;
+}
+
 const char* Linear::impl_info() const {
   switch (path_) {
     case Path::kPackedF32:
       return "packed:avx2";
+    case Path::kPackedBf16:
+      return "packed:avx2-bf16w";
     case Path::kPackedInt8:
       return "packed:avx2-s8s16";
     case Path::kOneDnn:
@@ -235,12 +264,19 @@ Status Linear::Forward(const float* src, size_t m, float* dst, const LinearBuffe
   const size_t out = out_;
   const size_t panels = out / kernels::kSgemmPanelCols;
   const auto* bias = static_cast<const float*>(bias_.get_data_handle());
-  if (path_ == Path::kPackedF32) {
-    const float* packed = packed_weights_.floats();
+  if (path_ == Path::kPackedF32 || path_ == Path::kPackedBf16) {
 #pragma omp parallel if (m * in * out >= kParallelMacs)
     {
       const ThreadBlock block = ThisThreadBlock(m, panels);
-      kernels::SgemmBlockAvx2(src, in, out, packed, bias, block.rows, block.panels, dst);
+      float* x_panels = ThisThreadScratch(buffers, thread_scratch_floats());
+      if (path_ == Path::kPackedF32) {
+        kernels::SgemmBlockAvx2(src, in, out, packed_weights_.floats(), bias, block.rows,
+                                block.panels, x_panels, dst);
+      } else {
+        kernels::Bf16GemmBlockAvx2(src, in, out,
+                                   static_cast<const uint16_t*>(packed_weights_.data()), bias,
+                                   block.rows, block.panels, x_panels, dst);
+      }
     }
     return OkStatus();
   }
@@ -278,7 +314,7 @@ Status Linear::Forward(const float* src, size_t m, float* dst, const LinearBuffe
     for (size_t r = 0; r < m; ++r) {
       const float* row = src + r * in;
       if (inv_smoothing != nullptr) {
-        float* scratch = buffers.row_scratch + static_cast<size_t>(omp_get_thread_num()) * in;
+        float* scratch = ThisThreadScratch(buffers, thread_scratch_floats());
         kernels.mul(row, inv_smoothing, in, scratch);
         row = scratch;
       }

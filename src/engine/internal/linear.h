@@ -8,12 +8,15 @@
 //         on our packed AVX2 kernel (kernels/avx2/sgemm_avx2.h: weights packed once, no oneDNN
 //         primitive), where oneDNN 2.6 only has a generic sgemm that repacks weights per call;
 //         elsewhere on oneDNN (brgemm on AVX-512).
-//   kBf16 weights rounded to bf16 at load; activations rounded to bf16 per call (our kernel);
-//         f32 accumulation and output, bias fused.
+//   kBf16 weights rounded to bf16 at load; f32 accumulation and output, bias fused. On CPUs
+//         with AVX2 + FMA and no AVX-512 (and `out` a multiple of 16) it runs on our packed
+//         kernel (kernels/avx2/sgemm_avx2.h), which keeps the activations f32 and widens the
+//         bf16 weights in registers; elsewhere on oneDNN (AVX-512), which also rounds the
+//         activations to bf16 per call (our kernel).
 //   kInt8 weights s8 with one scale per output channel; activations quantized per call with one
 //         scale per row (token). On CPUs with AVX2 and no AVX-512 (and `out` a multiple of 16)
 //         it runs on our packed kernel (kernels/avx2/igemm_avx2.h): weights max |w| / 127 per
-//         output channel and block of 128 inputs, activations s16 (max |x| / 32767), VPMADDWD
+//         output channel and block of 64 inputs, activations s16 (max |x| / 32767), VPMADDWD
 //         products that cannot saturate; no smoothing is applied there (16-bit activations do not
 //         need it). Elsewhere on oneDNN: weights max |w| / 127, or / 63 on CPUs without VNNI, whose
 //         int8 kernels saturate 16-bit pair sums; activations s8 quantized by our kernels; s8 x s8
@@ -40,9 +43,9 @@ namespace eml::engine::internal {
 
 enum class MatmulType { kF32, kBf16, kInt8 };
 
-// Which code runs a kF32 or kInt8 product: kAuto picks our packed AVX2 kernels on CPUs with AVX2 +
-// FMA and no AVX-512 when `out` is a multiple of 16 (PackedAvx2Preferred()), oneDNN otherwise. The
-// others force one (tests and benchmarks compare them). kBf16 always runs on oneDNN.
+// Which code runs a product: kAuto picks our packed AVX2 kernels on CPUs with AVX2 + FMA and no
+// AVX-512 when `out` is a multiple of 16 (PackedAvx2Preferred()), oneDNN otherwise. The others
+// force one (tests and benchmarks compare them).
 enum class MatmulKernel { kAuto, kOneDnn, kPackedAvx2 };
 
 // DnnlEngine returns the process-wide CPU engine (created on first use; thread-safe).
@@ -51,15 +54,17 @@ const dnnl::engine& DnnlEngine();
 // PackedAvx2Preferred reports whether kAuto picks the packed AVX2 kernels on this CPU.
 bool PackedAvx2Preferred();
 
-// Bf16MatmulAvailable reports whether oneDNN runs bf16 matmuls on this CPU (probed once).
+// Bf16MatmulAvailable reports whether bf16 matmuls run on this CPU, on our packed AVX2 kernel or
+// on oneDNN (probed once).
 bool Bf16MatmulAvailable();
 
 // Buffers a Forward call works in; all owned by the caller (the encoder's workspace).
 struct LinearBuffers {
   void* converted_src = nullptr;  // ConvertedSrcBytes(m) bytes, 64-byte aligned.
   float* row_scales = nullptr;    // m floats (kInt8 only).
-  float* row_scratch = nullptr;   // in() floats per OpenMP thread (oneDNN kInt8 with smoothing).
-  void* scratchpad = nullptr;     // scratchpad_bytes() bytes, 64-byte aligned.
+  // thread_scratch_floats() floats per OpenMP thread, thread t's at t * thread_scratch_floats().
+  float* thread_scratch = nullptr;
+  void* scratchpad = nullptr;  // scratchpad_bytes() bytes, 64-byte aligned.
 };
 
 class Linear {
@@ -68,11 +73,11 @@ class Linear {
 
   // Create builds the primitive for `type` from PyTorch-layout weights `weight` ([out, in],
   // row-major) and `bias` ([out]). Errors: kInvalidArgument (sizes do not match in/out),
-  // kEngineUnsupportedPrecision (oneDNN has no implementation of `type` on this CPU, e.g. bf16
-  // without AVX512-BF16 support), kInternal (any other oneDNN failure).
+  // kEngineUnsupportedPrecision (no implementation of `type` on this CPU, e.g. bf16 on a CPU
+  // with neither AVX2 + FMA nor AVX-512), kInternal (any other oneDNN failure).
   // `smoothing` (kInt8 only; empty = none) holds in positive per-input-channel factors s_j.
   // kPackedAvx2 fails with kEngineUnsupportedPrecision on a CPU without AVX2 + FMA or when `out`
-  // is not a multiple of 16; it is ignored by kBf16.
+  // is not a multiple of 16.
   static Result<Linear> Create(MatmulType type, size_t in, size_t out,
                                std::span<const float> weight, std::span<const float> bias,
                                std::span<const float> smoothing = {},
@@ -87,15 +92,19 @@ class Linear {
   // ConvertedSrcBytes is the size of LinearBuffers::converted_src for m rows (0 for kF32).
   size_t ConvertedSrcBytes(size_t m) const;
   size_t scratchpad_bytes() const { return scratchpad_bytes_; }
+  // thread_scratch_floats is the size of each thread's LinearBuffers::thread_scratch (a multiple
+  // of 16 floats, so threads never share a cache line): the packed f32 and bf16 kernels copy rows
+  // of x there, oneDNN kInt8 with smoothing divides a row there; 0 for the other paths.
+  size_t thread_scratch_floats() const;
   size_t in() const { return in_; }
   size_t out() const { return out_; }
   MatmulType type() const { return type_; }
   // impl_info names the implementation chosen (oneDNN's, e.g. "brg:avx512_core", or
-  // "packed:avx2" / "packed:avx2-s8s16"), for logs and benchmarks.
+  // "packed:avx2" / "packed:avx2-bf16w" / "packed:avx2-s8s16"), for logs and benchmarks.
   const char* impl_info() const;
 
  private:
-  enum class Path { kOneDnn, kPackedF32, kPackedInt8 };
+  enum class Path { kOneDnn, kPackedF32, kPackedBf16, kPackedInt8 };
 
   MatmulType type_ = MatmulType::kF32;
   Path path_ = Path::kOneDnn;
@@ -106,7 +115,7 @@ class Linear {
   dnnl::matmul primitive_;
   dnnl::memory weights_;  // Prepacked, owned by oneDNN.
   dnnl::memory bias_;     // f32 [1, out] (kF32, kBf16: fused; kInt8 and packed: read by us).
-  AlignedBuffer packed_weights_;      // f32 (kPackedF32) or s8 (kPackedInt8) panels.
+  AlignedBuffer packed_weights_;      // f32, bf16 or s8 panels (the packed paths).
   std::vector<float> weight_scales_;  // kPackedInt8: per output channel and depth chunk.
   std::vector<float> inv_smoothing_;  // 1 / s_j, or empty.
 };

@@ -10,11 +10,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
 
 #include "engine/internal/aligned_buffer.h"
 #include "engine/kernels/avx2/igemm_avx2.h"
+#include "engine/testing/cpu_features.h"
 #include "testing/test_util.h"
 
 namespace eml::engine::internal {
@@ -26,6 +28,8 @@ using ::eml::testing::IsOk;
 // Max abs error relative to the largest |y| of the product (K = 384 terms of magnitude ~1).
 constexpr double kMaxRelErrorF32 = 1e-5;
 constexpr double kMaxRelErrorBf16 = 2e-2;  // 8-bit mantissa on both inputs.
+// Our AVX2 bf16 kernel: bf16 weights, f32 activations.
+constexpr double kMaxRelErrorBf16Weights = 1e-2;
 constexpr double kMaxRelErrorInt8 = 3e-2;  // 127 levels per row / per output channel.
 // Our AVX2 int8 kernel: 127 levels per output channel and 64 inputs, 32767 per row.
 constexpr double kMaxRelErrorInt8Packed = 1e-2;
@@ -40,28 +44,22 @@ std::vector<float> Random(size_t n, uint32_t seed) {
   return v;
 }
 
-// True when oneDNN 2.6 has bf16 matmuls on this CPU (it needs AVX-512 core: F, BW, VL, DQ).
-bool CpuRunsBf16() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-}
-
 bool CpuRunsAvx2() { return kernels::IsaKernels(kernels::Isa::kAvx2) != nullptr; }
 
 // RunForward returns linear's product of the m rows of x.
 std::vector<float> RunForward(const Linear& linear, const std::vector<float>& x, size_t m) {
-  const size_t in = linear.in();
   std::vector<float> y(m * linear.out(), -1.0f);
-  AlignedBuffer converted, scales, scratch, row_scratch;
-  row_scratch.EnsureBytes(static_cast<size_t>(omp_get_max_threads()) * in * sizeof(float));
+  AlignedBuffer converted, scales, scratch, thread_scratch;
+  thread_scratch.EnsureBytes(static_cast<size_t>(omp_get_max_threads()) *
+                                 linear.thread_scratch_floats() * sizeof(float) +
+                             1);
   converted.EnsureBytes(linear.ConvertedSrcBytes(m) + 1);
   scales.EnsureBytes(m * sizeof(float));
   scratch.EnsureBytes(linear.scratchpad_bytes() + 1);
   dnnl::stream stream(DnnlEngine());
   const LinearBuffers buffers{.converted_src = converted.data(),
                               .row_scales = scales.floats(),
-                              .row_scratch = row_scratch.floats(),
+                              .thread_scratch = thread_scratch.floats(),
                               .scratchpad = scratch.data()};
   EXPECT_THAT(linear.Forward(x.data(), m, y.data(), buffers, stream, kernels::SelectKernels()),
               IsOk());
@@ -106,7 +104,7 @@ TEST_P(LinearTest, MatchesDoubleReferenceForEveryM) {
   const std::vector<float> w = Random(in * out, 1);
   const std::vector<float> b = Random(out, 2);
   auto linear = Linear::Create(GetParam().type, in, out, w, b, {}, GetParam().kernel);
-  if ((GetParam().type == MatmulType::kBf16 && !CpuRunsBf16()) ||
+  if ((GetParam().type == MatmulType::kBf16 && !::eml::engine::testing::CpuRunsBf16Matmul()) ||
       (GetParam().kernel == MatmulKernel::kPackedAvx2 && !CpuRunsAvx2())) {
     EXPECT_THAT(linear, HasError(ErrorCode::kEngineUnsupportedPrecision));
     return;
@@ -126,12 +124,27 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{MatmulType::kF32, kMaxRelErrorF32, MatmulKernel::kOneDnn},
                       Case{MatmulType::kF32, kMaxRelErrorF32, MatmulKernel::kPackedAvx2},
                       Case{MatmulType::kBf16, kMaxRelErrorBf16},
+                      Case{MatmulType::kBf16, kMaxRelErrorBf16Weights, MatmulKernel::kPackedAvx2},
                       Case{MatmulType::kInt8, kMaxRelErrorInt8},
                       Case{MatmulType::kInt8, kMaxRelErrorInt8, MatmulKernel::kOneDnn},
                       Case{MatmulType::kInt8, kMaxRelErrorInt8Packed, MatmulKernel::kPackedAvx2}));
 
-// The packed kernel cuts the depth into chunks of 256: depths of one partial chunk, an exact
-// multiple and a long ragged tail (BERT-base's 3072 is 12 chunks), every row-block tail.
+// Bf16Rounded returns w with every element rounded to bf16, as the bf16 kernels store weights.
+std::vector<float> Bf16Rounded(const std::vector<float>& w) {
+  std::vector<uint16_t> halves(w.size());
+  kernels::ToBf16Ref(w.data(), w.size(), halves.data());
+  std::vector<float> rounded(w.size());
+  for (size_t i = 0; i < w.size(); ++i) {
+    const uint32_t bits = static_cast<uint32_t>(halves[i]) << 16;
+    std::memcpy(&rounded[i], &bits, sizeof(bits));
+  }
+  return rounded;
+}
+
+// The packed kernels cut the depth into chunks of 256: depths of one partial chunk, an exact
+// multiple and a long ragged tail (BERT-base's 3072 is 12 chunks), every row-block tail. The bf16
+// kernel is held to the f32 tolerance against the product of its rounded weights: activations,
+// products and sums stay f32.
 TEST(LinearPackedTest, MatchesDoubleReferenceAcrossDepthChunks) {
   if (!CpuRunsAvx2()) {
     GTEST_SKIP() << "this CPU has no AVX2 + FMA";
@@ -140,15 +153,22 @@ TEST(LinearPackedTest, MatchesDoubleReferenceAcrossDepthChunks) {
     const size_t out = 48;
     const std::vector<float> w = Random(in * out, 6);
     const std::vector<float> b = Random(out, 7);
-    auto linear = Linear::Create(MatmulType::kF32, in, out, w, b, {}, MatmulKernel::kPackedAvx2);
-    ASSERT_THAT(linear, IsOk());
-    EXPECT_STREQ(linear->impl_info(), "packed:avx2");
+    auto f32 = Linear::Create(MatmulType::kF32, in, out, w, b, {}, MatmulKernel::kPackedAvx2);
+    auto bf16 = Linear::Create(MatmulType::kBf16, in, out, w, b, {}, MatmulKernel::kPackedAvx2);
+    ASSERT_THAT(f32, IsOk());
+    ASSERT_THAT(bf16, IsOk());
+    EXPECT_STREQ(f32->impl_info(), "packed:avx2");
+    EXPECT_STREQ(bf16->impl_info(), "packed:avx2-bf16w");
+    const std::vector<float> w_bf16 = Bf16Rounded(w);
     for (size_t m = 1; m <= 13; ++m) {
-      EXPECT_LE(RunAndCompare(*linear, m, w, b), kMaxRelErrorF32) << "in " << in << " m " << m;
+      EXPECT_LE(RunAndCompare(*f32, m, w, b), kMaxRelErrorF32) << "in " << in << " m " << m;
+      EXPECT_LE(RunAndCompare(*bf16, m, w_bf16, b), kMaxRelErrorF32) << "in " << in << " m " << m;
     }
   }
 }
 
+// Both packed kernels: identical bits on one and two threads, and within 1e-4 of oneDNN's f32
+// product of the same (for bf16: bf16-rounded) weights.
 TEST(LinearPackedTest, SameBitsOnOneAndTwoThreadsAndCloseToOneDnn) {
   if (!CpuRunsAvx2()) {
     GTEST_SKIP() << "this CPU has no AVX2 + FMA";
@@ -157,21 +177,25 @@ TEST(LinearPackedTest, SameBitsOnOneAndTwoThreadsAndCloseToOneDnn) {
   const std::vector<float> w = Random(in * out, 8);
   const std::vector<float> b = Random(out, 9);
   const std::vector<float> x = Random(m * in, 10);
-  auto packed = Linear::Create(MatmulType::kF32, in, out, w, b, {}, MatmulKernel::kPackedAvx2);
-  auto onednn = Linear::Create(MatmulType::kF32, in, out, w, b, {}, MatmulKernel::kOneDnn);
-  ASSERT_THAT(packed, IsOk());
-  ASSERT_THAT(onednn, IsOk());
-  const int saved_threads = omp_get_max_threads();
-  omp_set_num_threads(1);
-  const std::vector<float> one_thread = RunForward(*packed, x, m);
-  omp_set_num_threads(2);
-  const std::vector<float> two_threads = RunForward(*packed, x, m);
-  omp_set_num_threads(saved_threads);
-  EXPECT_EQ(one_thread, two_threads);
-  const std::vector<float> reference = RunForward(*onednn, x, m);
-  ASSERT_EQ(reference.size(), one_thread.size());
-  for (size_t i = 0; i < reference.size(); ++i) {
-    ASSERT_NEAR(one_thread[i], reference[i], 1e-4) << "element " << i;
+  for (const MatmulType type : {MatmulType::kF32, MatmulType::kBf16}) {
+    auto packed = Linear::Create(type, in, out, w, b, {}, MatmulKernel::kPackedAvx2);
+    auto onednn =
+        Linear::Create(MatmulType::kF32, in, out, type == MatmulType::kBf16 ? Bf16Rounded(w) : w, b,
+                       {}, MatmulKernel::kOneDnn);
+    ASSERT_THAT(packed, IsOk());
+    ASSERT_THAT(onednn, IsOk());
+    const int saved_threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const std::vector<float> one_thread = RunForward(*packed, x, m);
+    omp_set_num_threads(2);
+    const std::vector<float> two_threads = RunForward(*packed, x, m);
+    omp_set_num_threads(saved_threads);
+    EXPECT_EQ(one_thread, two_threads) << packed->impl_info();
+    const std::vector<float> reference = RunForward(*onednn, x, m);
+    ASSERT_EQ(reference.size(), one_thread.size());
+    for (size_t i = 0; i < reference.size(); ++i) {
+      ASSERT_NEAR(one_thread[i], reference[i], 1e-4) << packed->impl_info() << " element " << i;
+    }
   }
 }
 
