@@ -180,6 +180,7 @@ void BM_PackedIgemmAvx2(benchmark::State& state) {
   std::vector<float> weight_scales(kernels::IgemmScaleCount(p.in, p.out));
   std::vector<int16_t> quantized(p.m * ld);
   std::vector<float> row_scales(p.m), dst(p.m * p.out);
+  std::vector<int32_t> x_pairs(kernels::IgemmXPanelPairs(p.in));
   kernels::PackIgemmWeightsAvx2(p.weight.data(), p.in, p.out, packed_weights, weight_scales.data());
   for (auto _ : state) {
     for (size_t r = 0; r < p.m; ++r) {
@@ -188,7 +189,7 @@ void BM_PackedIgemmAvx2(benchmark::State& state) {
     }
     kernels::IgemmBlockAvx2(quantized.data(), row_scales.data(), p.in, p.out, packed_weights,
                             weight_scales.data(), p.bias.data(), {0, p.m},
-                            {0, p.out / kernels::kIgemmPanelCols}, dst.data());
+                            {0, p.out / kernels::kIgemmPanelCols}, x_pairs.data(), dst.data());
     benchmark::DoNotOptimize(dst.data());
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(2 * p.m * p.in * p.out));

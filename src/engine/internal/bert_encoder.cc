@@ -115,7 +115,7 @@ void EncoderWorkspace::Reserve(const BertEncoder& encoder, size_t num_tokens, si
   inter_.EnsureBytes(num_tokens * inter * sizeof(float));
   converted_.EnsureBytes(encoder.MaxConvertedSrcBytes(num_tokens));
   row_scales_.EnsureBytes(num_tokens * sizeof(float));
-  thread_scratch_.EnsureBytes(num_threads * encoder.MaxThreadScratchFloats() * sizeof(float));
+  thread_scratch_.EnsureBytes(num_threads * encoder.MaxThreadScratchBytes());
   scratchpad_.EnsureBytes(encoder.MaxScratchpadBytes());
   // Per-thread attention scratch, rounded to whole cache lines so threads never share one.
   attention_scratch_stride_ =
@@ -194,8 +194,8 @@ size_t BertEncoder::MaxConvertedSrcBytes(size_t m) const {
   return MaxOverLinears([m](const Linear& lin) { return lin.ConvertedSrcBytes(m); });
 }
 
-size_t BertEncoder::MaxThreadScratchFloats() const {
-  return MaxOverLinears([](const Linear& lin) { return lin.thread_scratch_floats(); });
+size_t BertEncoder::MaxThreadScratchBytes() const {
+  return MaxOverLinears([](const Linear& lin) { return lin.thread_scratch_bytes(); });
 }
 
 size_t BertEncoder::MaxScratchpadBytes() const {
@@ -317,7 +317,7 @@ Status BertEncoder::Forward(const PackedBatch& batch, EncoderWorkspace* ws,
   const kernels::KernelTable& k = *kernels_;
   const LinearBuffers buffers{.converted_src = ws->converted_.data(),
                               .row_scales = ws->row_scales_.floats(),
-                              .thread_scratch = ws->thread_scratch_.floats(),
+                              .thread_scratch = ws->thread_scratch_.data(),
                               .scratchpad = ws->scratchpad_.data()};
   float* hidden = ws->hidden_.floats();
   float* tmp = ws->tmp_.floats();

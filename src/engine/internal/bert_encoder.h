@@ -94,7 +94,7 @@ class BertEncoder {
   // layers' matmuls.
   size_t MaxConvertedSrcBytes(size_t m) const;
   size_t MaxScratchpadBytes() const;
-  size_t MaxThreadScratchFloats() const;
+  size_t MaxThreadScratchBytes() const;
   // first_layer_impl names oneDNN's implementation of the QKV matmul (logs, benchmarks).
   const char* first_layer_impl() const;
 

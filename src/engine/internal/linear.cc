@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/check.h"
 #include "engine/kernels/avx2/igemm_avx2.h"
 #include "engine/kernels/avx2/sgemm_avx2.h"
 
@@ -44,8 +45,11 @@ ThreadBlock ThisThreadBlock(size_t m, size_t panels) {
   return block;
 }
 
-float* ThisThreadScratch(const LinearBuffers& buffers, size_t floats_per_thread) {
-  return buffers.thread_scratch + static_cast<size_t>(omp_get_thread_num()) * floats_per_thread;
+// ThisThreadScratch returns the calling OpenMP thread's part of buffers.thread_scratch.
+template <typename T>
+T* ThisThreadScratch(const LinearBuffers& buffers, size_t bytes_per_thread) {
+  auto* base = static_cast<unsigned char*>(buffers.thread_scratch);
+  return reinterpret_cast<T*>(base + static_cast<size_t>(omp_get_thread_num()) * bytes_per_thread);
 }
 
 dt SrcType(MatmulType type) {
@@ -228,20 +232,22 @@ size_t Linear::ConvertedSrcBytes(size_t m) const {
   return 0;
 }
 
-size_t Linear::thread_scratch_floats() const {
-  constexpr size_t kCacheLineFloats = 16;
+size_t Linear::thread_scratch_bytes() const {
+  constexpr size_t kCacheLine = 64;
+  size_t bytes = 0;
   switch (path_) {
     case Path::kPackedF32:
     case Path::kPackedBf16:
-      return kernels::kSgemmXPanelFloats;
+      bytes = kernels::kSgemmXPanelFloats * sizeof(float);
+      break;
     case Path::kPackedInt8:
-      return 0;
+      bytes = kernels::IgemmXPanelPairs(in_) * sizeof(int32_t);
+      break;
     case Path::kOneDnn:
+      bytes = inv_smoothing_.empty() ? 0 : in_ * sizeof(float);
       break;
   }
-  return inv_smoothing_.empty()
-             ? 0
-             : (in_ + kCacheLineFloats - 1) / kCacheLineFloats * kCacheLineFloats;
+  return (bytes + kCacheLine - 1) / kCacheLine * kCacheLine;
 }
 
 const char* Linear::impl_info() const {
@@ -264,11 +270,12 @@ Status Linear::Forward(const float* src, size_t m, float* dst, const LinearBuffe
   const size_t out = out_;
   const size_t panels = out / kernels::kSgemmPanelCols;
   const auto* bias = static_cast<const float*>(bias_.get_data_handle());
+  EML_CHECK(buffers.thread_scratch != nullptr || thread_scratch_bytes() == 0);
   if (path_ == Path::kPackedF32 || path_ == Path::kPackedBf16) {
 #pragma omp parallel if (m * in * out >= kParallelMacs)
     {
       const ThreadBlock block = ThisThreadBlock(m, panels);
-      float* x_panels = ThisThreadScratch(buffers, thread_scratch_floats());
+      auto* x_panels = ThisThreadScratch<float>(buffers, thread_scratch_bytes());
       if (path_ == Path::kPackedF32) {
         kernels::SgemmBlockAvx2(src, in, out, packed_weights_.floats(), bias, block.rows,
                                 block.panels, x_panels, dst);
@@ -293,7 +300,8 @@ Status Linear::Forward(const float* src, size_t m, float* dst, const LinearBuffe
       }
       const ThreadBlock block = ThisThreadBlock(m, panels);
       kernels::IgemmBlockAvx2(quantized, row_scales, in, out, packed, weight_scales_.data(), bias,
-                              block.rows, block.panels, dst);
+                              block.rows, block.panels,
+                              ThisThreadScratch<int32_t>(buffers, thread_scratch_bytes()), dst);
     }
     return OkStatus();
   }
@@ -314,7 +322,7 @@ Status Linear::Forward(const float* src, size_t m, float* dst, const LinearBuffe
     for (size_t r = 0; r < m; ++r) {
       const float* row = src + r * in;
       if (inv_smoothing != nullptr) {
-        float* scratch = ThisThreadScratch(buffers, thread_scratch_floats());
+        auto* scratch = ThisThreadScratch<float>(buffers, thread_scratch_bytes());
         kernels.mul(row, inv_smoothing, in, scratch);
         row = scratch;
       }

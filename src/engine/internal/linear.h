@@ -62,8 +62,9 @@ bool Bf16MatmulAvailable();
 struct LinearBuffers {
   void* converted_src = nullptr;  // ConvertedSrcBytes(m) bytes, 64-byte aligned.
   float* row_scales = nullptr;    // m floats (kInt8 only).
-  // thread_scratch_floats() floats per OpenMP thread, thread t's at t * thread_scratch_floats().
-  float* thread_scratch = nullptr;
+  // thread_scratch_bytes() bytes per OpenMP thread, thread t's at t * thread_scratch_bytes(),
+  // 64-byte aligned.
+  void* thread_scratch = nullptr;
   void* scratchpad = nullptr;  // scratchpad_bytes() bytes, 64-byte aligned.
 };
 
@@ -92,10 +93,10 @@ class Linear {
   // ConvertedSrcBytes is the size of LinearBuffers::converted_src for m rows (0 for kF32).
   size_t ConvertedSrcBytes(size_t m) const;
   size_t scratchpad_bytes() const { return scratchpad_bytes_; }
-  // thread_scratch_floats is the size of each thread's LinearBuffers::thread_scratch (a multiple
-  // of 16 floats, so threads never share a cache line): the packed f32 and bf16 kernels copy rows
-  // of x there, oneDNN kInt8 with smoothing divides a row there; 0 for the other paths.
-  size_t thread_scratch_floats() const;
+  // thread_scratch_bytes is the size of each thread's LinearBuffers::thread_scratch (a multiple
+  // of 64, so threads never share a cache line): the packed kernels copy rows of x there, oneDNN
+  // kInt8 with smoothing divides a row there; 0 for the other paths.
+  size_t thread_scratch_bytes() const;
   size_t in() const { return in_; }
   size_t out() const { return out_; }
   MatmulType type() const { return type_; }

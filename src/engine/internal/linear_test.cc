@@ -50,16 +50,15 @@ bool CpuRunsAvx2() { return kernels::IsaKernels(kernels::Isa::kAvx2) != nullptr;
 std::vector<float> RunForward(const Linear& linear, const std::vector<float>& x, size_t m) {
   std::vector<float> y(m * linear.out(), -1.0f);
   AlignedBuffer converted, scales, scratch, thread_scratch;
-  thread_scratch.EnsureBytes(static_cast<size_t>(omp_get_max_threads()) *
-                                 linear.thread_scratch_floats() * sizeof(float) +
-                             1);
+  thread_scratch.EnsureBytes(
+      static_cast<size_t>(omp_get_max_threads()) * linear.thread_scratch_bytes() + 1);
   converted.EnsureBytes(linear.ConvertedSrcBytes(m) + 1);
   scales.EnsureBytes(m * sizeof(float));
   scratch.EnsureBytes(linear.scratchpad_bytes() + 1);
   dnnl::stream stream(DnnlEngine());
   const LinearBuffers buffers{.converted_src = converted.data(),
                               .row_scales = scales.floats(),
-                              .thread_scratch = thread_scratch.floats(),
+                              .thread_scratch = thread_scratch.data(),
                               .scratchpad = scratch.data()};
   EXPECT_THAT(linear.Forward(x.data(), m, y.data(), buffers, stream, kernels::SelectKernels()),
               IsOk());
@@ -334,18 +333,7 @@ TEST(LinearCreateTest, Int8ZeroWeightsAndZeroRowsGiveBias) {
   auto linear = Linear::Create(MatmulType::kInt8, in, out, w, b);
   ASSERT_THAT(linear, IsOk());
   const std::vector<float> x(2 * in, 0.0f);  // A zero row has scale 0: output is the bias.
-  std::vector<float> y(2 * out);
-  AlignedBuffer converted, scales, scratch;
-  converted.EnsureBytes(linear->ConvertedSrcBytes(2) + 1);
-  scales.EnsureBytes(2 * sizeof(float));
-  scratch.EnsureBytes(linear->scratchpad_bytes() + 1);
-  dnnl::stream stream(DnnlEngine());
-  ASSERT_THAT(linear->Forward(x.data(), 2, y.data(),
-                              {.converted_src = converted.data(),
-                               .row_scales = scales.floats(),
-                               .scratchpad = scratch.data()},
-                              stream, kernels::SelectKernels()),
-              IsOk());
+  const std::vector<float> y = RunForward(*linear, x, 2);
   for (size_t r = 0; r < 2; ++r) {
     for (size_t o = 0; o < out; ++o) {
       EXPECT_EQ(y[r * out + o], b[o]);

@@ -12,8 +12,10 @@
 namespace eml::engine::kernels {
 namespace {
 
-constexpr size_t kRowBlock = 6;      // 12 s32 accumulators, as the f32 kernel
-constexpr size_t kRowsPerPass = 96;  // 96 rows x 256 s16 = 48 KiB of x per pass
+constexpr size_t kRowBlock = 6;  // 12 s32 accumulators, as the f32 kernel
+// Rows of x one pass packs and keeps in L2 while the panels go by: 96 rows of a 1536-input
+// product are 288 KiB of s16.
+constexpr size_t kRowsPerPass = 96;
 constexpr float kWeightLevels = 127.0f;
 constexpr float kActivationLevels = 32767.0f;
 constexpr size_t kPairBytes = 2 * kIgemmPanelCols;  // one depth pair of a panel
@@ -29,10 +31,11 @@ int8_t QuantizeWeight(float w, float inv_scale) {
 
 // Accumulates rows x 16 outputs over `pairs` depth pairs in s32, then adds them, scaled by the
 // row's and the column's scales, to the bias (first chunk) or to what earlier chunks stored.
+// x holds the rows' s16 pairs as packed by PackPairs: pair p of row r at x[p * kRows + r].
 template <size_t kRows>
-void MicroKernel(const int16_t* src, size_t ld_src, const float* row_scales, const int8_t* panel,
-                 size_t pairs, const float* weight_scales, const float* bias, bool first_chunk,
-                 float* dst, size_t ld_dst) {
+void MicroKernel(const int32_t* x, const float* row_scales, const int8_t* panel, size_t pairs,
+                 const float* weight_scales, const float* bias, bool first_chunk, float* dst,
+                 size_t ld_dst) {
   __m256i lo[kRows];
   __m256i hi[kRows];
 #pragma GCC unroll 6
@@ -47,11 +50,9 @@ void MicroKernel(const int16_t* src, size_t ld_src, const float* row_scales, con
     const __m256i w_hi = _mm256_cvtepi8_epi16(_mm_load_si128(w + 1));
 #pragma GCC unroll 6
     for (size_t r = 0; r < kRows; ++r) {
-      int32_t pair;
-      __builtin_memcpy(&pair, src + r * ld_src + 2 * p, sizeof(pair));
-      const __m256i x = _mm256_set1_epi32(pair);
-      lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(x, w_lo));
-      hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(x, w_hi));
+      const __m256i pair = _mm256_set1_epi32(x[p * kRows + r]);
+      lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(pair, w_lo));
+      hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(pair, w_hi));
     }
   }
   const __m256 scale_lo = _mm256_loadu_ps(weight_scales);
@@ -69,14 +70,31 @@ void MicroKernel(const int16_t* src, size_t ld_src, const float* row_scales, con
   }
 }
 
-using MicroKernelFn = void (*)(const int16_t*, size_t, const float*, const int8_t*, size_t,
-                               const float*, const float*, bool, float*, size_t);
+using MicroKernelFn = void (*)(const int32_t*, const float*, const int8_t*, size_t, const float*,
+                               const float*, bool, float*, size_t);
+
+// PackPairs copies the s16 pairs of rows [0, num_rows) of src into micro-panels: each block of
+// kRowBlock rows (the last may be shorter) as [pair][block rows], so a micro-kernel reads x as
+// one stream.
+void PackPairs(const int16_t* src, size_t ld_src, size_t num_rows, int32_t* out) {
+  const size_t pairs = ld_src / 2;
+  for (size_t row = 0; row < num_rows; row += kRowBlock) {
+    const size_t block_rows = MinSize(kRowBlock, num_rows - row);
+    for (size_t p = 0; p < pairs; ++p) {
+      for (size_t r = 0; r < block_rows; ++r) {
+        __builtin_memcpy(out++, src + (row + r) * ld_src + 2 * p, sizeof(int32_t));
+      }
+    }
+  }
+}
 constexpr MicroKernelFn kTailKernels[kRowBlock] = {nullptr,        MicroKernel<1>, MicroKernel<2>,
                                                    MicroKernel<3>, MicroKernel<4>, MicroKernel<5>};
 
 }  // namespace
 
 size_t IgemmPaddedDepth(size_t in) { return (in + 1) / 2 * 2; }
+
+size_t IgemmXPanelPairs(size_t in) { return kRowsPerPass * IgemmPaddedDepth(in) / 2; }
 
 size_t IgemmScaleCount(size_t in, size_t out) {
   return (IgemmPaddedDepth(in) + kIgemmDepthChunk - 1) / kIgemmDepthChunk * out;
@@ -153,29 +171,30 @@ float QuantizeRowS16Avx2(const float* x, size_t in, int16_t* out) {
 
 void IgemmBlockAvx2(const int16_t* src_q, const float* row_scales, size_t in, size_t out,
                     const int8_t* packed, const float* weight_scales, const float* bias,
-                    const SgemmRange& rows, const SgemmRange& panels, float* dst) {
+                    const SgemmRange& rows, const SgemmRange& panels, int32_t* x_pairs,
+                    float* dst) {
+  // The depth chunks are the innermost loop: a row block's 6 x 16 outputs stay in L1 from one
+  // chunk's dequantization to the next, and a panel's weights (in x 16 bytes) stay in L1 while
+  // the pass's row blocks go by.
   const size_t ld_src = IgemmPaddedDepth(in);
-  for (size_t chunk = 0; chunk < ld_src; chunk += kIgemmDepthChunk) {
-    const size_t depth = MinSize(kIgemmDepthChunk, ld_src - chunk);
-    const bool first_chunk = chunk == 0;
-    const int8_t* chunk_panels = packed + chunk * out;
-    const float* chunk_scales = weight_scales + chunk / kIgemmDepthChunk * out;
-    for (size_t rows_begin = rows.begin; rows_begin < rows.end; rows_begin += kRowsPerPass) {
-      const size_t rows_end = MinSize(rows.end, rows_begin + kRowsPerPass);
-      const size_t full_end = rows_begin + (rows_end - rows_begin) / kRowBlock * kRowBlock;
-      const MicroKernelFn tail = kTailKernels[rows_end - full_end];
-      for (size_t panel = panels.begin; panel < panels.end; ++panel) {
-        const int8_t* weights = chunk_panels + panel * depth * kIgemmPanelCols;
-        const size_t col = panel * kIgemmPanelCols;
-        for (size_t row = rows_begin; row < full_end; row += kRowBlock) {
-          MicroKernel<kRowBlock>(src_q + row * ld_src + chunk, ld_src, row_scales + row, weights,
-                                 depth / 2, chunk_scales + col, bias + col, first_chunk,
-                                 dst + row * out + col, out);
+  for (size_t rows_begin = rows.begin; rows_begin < rows.end; rows_begin += kRowsPerPass) {
+    const size_t rows_end = MinSize(rows.end, rows_begin + kRowsPerPass);
+    PackPairs(src_q + rows_begin * ld_src, ld_src, rows_end - rows_begin, x_pairs);
+    for (size_t panel = panels.begin; panel < panels.end; ++panel) {
+      const size_t col = panel * kIgemmPanelCols;
+      const int32_t* x_block = x_pairs;
+      for (size_t row = rows_begin; row < rows_end; row += kRowBlock) {
+        const size_t block_rows = MinSize(kRowBlock, rows_end - row);
+        const MicroKernelFn kernel =
+            block_rows == kRowBlock ? MicroKernel<kRowBlock> : kTailKernels[block_rows];
+        for (size_t chunk = 0; chunk < ld_src; chunk += kIgemmDepthChunk) {
+          const size_t depth = MinSize(kIgemmDepthChunk, ld_src - chunk);
+          const int8_t* weights = packed + chunk * out + panel * depth * kIgemmPanelCols;
+          const float* chunk_scales = weight_scales + chunk / kIgemmDepthChunk * out;
+          kernel(x_block + chunk / 2 * block_rows, row_scales + row, weights, depth / 2,
+                 chunk_scales + col, bias + col, chunk == 0, dst + row * out + col, out);
         }
-        if (tail != nullptr) {
-          tail(src_q + full_end * ld_src + chunk, ld_src, row_scales + full_end, weights, depth / 2,
-               chunk_scales + col, bias + col, first_chunk, dst + full_end * out + col, out);
-        }
+        x_block += block_rows * ld_src / 2;
       }
     }
   }

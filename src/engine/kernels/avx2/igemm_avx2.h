@@ -40,16 +40,21 @@ size_t IgemmScaleCount(size_t in, size_t out);
 void PackIgemmWeightsAvx2(const float* weight, size_t in, size_t out, int8_t* packed,
                           float* scales);
 
+// IgemmXPanelPairs is the size, in s16 pairs (int32_t), of the per-thread scratch in which
+// IgemmBlockAvx2 copies the quantized rows it works on as contiguous micro-panels.
+size_t IgemmXPanelPairs(size_t in);
+
 // QuantizeRowS16Avx2 writes x[0, in) quantized to s16 into out[0, IgemmPaddedDepth(in)) (the pad
 // is zero) and returns the row's scale (max |x| / 32767; 0 for an all-zero row).
 float QuantizeRowS16Avx2(const float* x, size_t in, int16_t* out);
 
 // IgemmBlockAvx2 computes the block of dst = dequant(src_q * Wq^T) + bias made of `rows` and of the
 // output columns of `panels`. src_q holds m quantized rows of IgemmPaddedDepth(in) s16 and
-// row_scales their scales; dst ([m, out]) is row-major and contiguous. Disjoint blocks may run on
-// distinct threads at once.
+// row_scales their scales; dst ([m, out]) is row-major and contiguous. `x_pairs`
+// (IgemmXPanelPairs(in) int32_t) is scratch private to the calling thread. Disjoint blocks may
+// run on distinct threads at once.
 void IgemmBlockAvx2(const int16_t* src_q, const float* row_scales, size_t in, size_t out,
                     const int8_t* packed, const float* weight_scales, const float* bias,
-                    const SgemmRange& rows, const SgemmRange& panels, float* dst);
+                    const SgemmRange& rows, const SgemmRange& panels, int32_t* x_pairs, float* dst);
 
 }  // namespace eml::engine::kernels
