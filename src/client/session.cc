@@ -187,9 +187,12 @@ Result<ReceiptReport> Session::VerifyReceipt(const Exchange& exchange, const Att
   e.now_unix = Now();
   e.max_age_s = options_.receipt_max_age_s;
   e.is_cti_seen = [this](std::span<const uint8_t> cti) {
-    return std::any_of(seen_cti_.begin(), seen_cti_.end(), [cti](const air::Cti& seen) {
-      return std::equal(seen.begin(), seen.end(), cti.begin(), cti.end());
-    });
+    air::Cti key{};
+    if (cti.size() != key.size()) {
+      return false;  // the verifier refuses a cti of another size on its own
+    }
+    std::copy(cti.begin(), cti.end(), key.begin());
+    return seen_cti_.contains(key);
   };
   EML_ASSIGN_OR_RETURN(ReceiptReport report,
                        CheckReceipt(exchange.receipt, enclave_.receipt_key(), e));
@@ -197,8 +200,19 @@ Result<ReceiptReport> Session::VerifyReceipt(const Exchange& exchange, const Att
     return Error{report.error, "receipt refused: " + report.Summary()};
   }
   last_sequence_ = report.claims->sequence_number;
-  seen_cti_.push_back(report.claims->cti);
+  RememberCti(report.claims->cti);
   return report;
+}
+
+void Session::RememberCti(const air::Cti& cti) {
+  if (!seen_cti_.insert(cti).second) {
+    return;
+  }
+  seen_cti_order_.push_back(cti);
+  if (seen_cti_order_.size() > kSeenCtiWindow) {
+    seen_cti_.erase(seen_cti_order_.front());
+    seen_cti_order_.pop_front();
+  }
 }
 
 Result<VerifiedEmbeddings> Session::Embed(std::span<const std::string> texts,

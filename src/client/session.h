@@ -17,7 +17,10 @@
 //   Session::Embed(texts, options) / Session::Evidence(nonce)
 //     send one request record and verify the response's receipt (client/receipt_check.h: key,
 //     request and response hashes over the exact bytes, model, attestation_doc_hash, sequence,
-//     nonce, security mode, measurements) before decoding the result for the caller. Results
+//     nonce, security mode, measurements) before decoding the result for the caller. A receipt
+//     whose cti is among the session's last kSeenCtiWindow receipts is refused as a replay
+//     (older replays already fail the strictly increasing sequence, which the same signature
+//     covers). Results
 //     exist only as VerifiedEmbeddings / VerifiedEnclaveEvidence, whose constructors are private
 //     to Session (STYLE B5).
 //
@@ -34,9 +37,11 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -54,6 +59,8 @@ namespace eml::client {
 
 inline constexpr int kDefaultConnectTimeoutMs = 10'000;
 inline constexpr int kDefaultRequestTimeoutMs = 120'000;
+// How many recent receipt cti values a session remembers (16 bytes each, plus set overhead).
+inline constexpr size_t kSeenCtiWindow = 65'536;
 
 // Endpoint: where the enclave (or the host relaying to it) listens.
 using Endpoint = channel::Address;
@@ -224,6 +231,7 @@ class Session {
   Result<ReceiptReport> VerifyReceipt(const Exchange& exchange, const AttestedModel& model,
                                       const std::optional<std::vector<uint8_t>>& nonce);
   const AttestedModel* FindModel(std::string_view id) const;
+  void RememberCti(const air::Cti& cti);
 
   std::unique_ptr<channel::Stream> stream_;
   channel::Session channel_;
@@ -231,7 +239,10 @@ class Session {
   ClientOptions options_;
   uint64_t next_id_ = 1;
   std::optional<uint64_t> last_sequence_;
-  std::vector<air::Cti> seen_cti_;
+  // The cti of the last kSeenCtiWindow accepted receipts: a set for lookups, a queue for
+  // eviction, so a long session costs O(log n) per receipt and bounded memory.
+  std::set<air::Cti> seen_cti_;
+  std::deque<air::Cti> seen_cti_order_;
   bool closed_ = false;
 };
 

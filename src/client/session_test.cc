@@ -166,6 +166,14 @@ TEST_F(SessionTest, RepeatedSequenceIsCaught) {
   Finish(std::move(session));
 }
 
+TEST_F(SessionTest, RepeatedCtiIsCaughtAsAReplay) {
+  Start({.repeat_cti = true});
+  std::unique_ptr<Session> session = ConnectOk();
+  ASSERT_THAT(session->Embed(texts_), IsOk());
+  EXPECT_THAT(session->Embed(texts_), HasError(ErrorCode::kClientReceiptInvalid));
+  Finish(std::move(session));
+}
+
 TEST_F(SessionTest, ProductionReceiptFromSimIsCaught) {
   Start({.production_mode = true});
   std::unique_ptr<Session> session = ConnectOk();

@@ -194,7 +194,10 @@ ServeLog FakeEnclave::ServeOne(channel::net::Listener* listener) {
     claims.iat = static_cast<uint64_t>(NowUnix());
     ++sequence;
     claims.cti = {0x40, 0x01};
-    claims.cti[15] = static_cast<uint8_t>(sequence);
+    const uint64_t cti_counter = faults_.repeat_cti ? 1 : sequence;
+    for (size_t i = 0; i < 8; ++i) {
+      claims.cti[15 - i] = static_cast<uint8_t>(cti_counter >> (8 * i));
+    }
     claims.eat_nonce = request->nonce;
     claims.model_id = kFakeModelId;
     claims.model_version = "1";

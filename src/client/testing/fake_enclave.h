@@ -30,6 +30,7 @@ inline constexpr size_t kFakeDim = 4;
 struct Faults {
   bool sign_with_other_key = false;  // receipts signed by a key that is not the attested one
   bool repeat_sequence = false;      // every receipt carries sequence_number 1
+  bool repeat_cti = false;           // every receipt carries the same cti (sequence still rises)
   bool production_mode = false;      // security_mode "production" on sim
   bool wrong_result_model = false;   // the result names a model the attestation does not list
   bool other_user_data_in_evidence = false;  // Evidence documents carry different user_data
