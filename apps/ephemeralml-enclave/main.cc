@@ -387,14 +387,8 @@ int PrintMeasurements(const Flags& flags) {
 }
 
 Result<engine::Precision> ParsePrecision(const std::string& text) {
-  if (text == "fp32") {
-    return engine::Precision::kFp32;
-  }
-  if (text == "bf16") {
-    return engine::Precision::kBf16;
-  }
-  if (text == "int8") {
-    return engine::Precision::kInt8;
+  if (std::optional<engine::Precision> precision = engine::ParsePrecision(text)) {
+    return *precision;
   }
   return Error{ErrorCode::kEnclaveBadConfig, "--precision wants fp32, bf16 or int8"};
 }

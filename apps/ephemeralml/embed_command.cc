@@ -53,9 +53,9 @@ int RunEmbedLocal(const EmbedFlags& flags) {
     std::cerr << "ephemeralml: embed-local: " << line << "\n";
     return code;
   };
-  const engine::Precision precision = flags.precision == "int8"   ? engine::Precision::kInt8
-                                      : flags.precision == "bf16" ? engine::Precision::kBf16
-                                                                  : engine::Precision::kFp32;
+  // The flag's parser admits only the three names.
+  const engine::Precision precision =
+      engine::ParsePrecision(flags.precision).value_or(engine::Precision::kFp32);
   Result<std::unique_ptr<engine::Embedder>> embedder = engine::Embedder::LoadFromDirectory(
       dir, {.precision = precision, .num_threads = flags.threads});
   if (!embedder.has_value()) {

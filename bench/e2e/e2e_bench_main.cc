@@ -29,7 +29,8 @@
 //                          and the enclave's CPU time per request
 //      enclave_rss         the enclave's peak RSS (VmHWM) after all of the above
 //
-//   e2e_bench --enclave PATH [--model DIR] [--threads N] [--reps 50] [--warmup 5]
+//   e2e_bench --enclave PATH [--model DIR] [--threads N] [--precision fp32|bf16|int8]
+//             [--reps 50] [--warmup 5]
 //             [--sessions 1,4,16,64] [--requests-per-session 20] [--overhead-requests 2000]
 //             [--ab-rounds 3] [--ab-requests-per-session 10] [--out FILE]
 
@@ -166,6 +167,7 @@ struct Flags {
   std::string enclave;
   std::string model_dir;
   int threads = 0;
+  std::string precision = "fp32";
   int reps = 50;
   int warmup = 5;
   std::vector<int> sessions = {1, 4, 16, 64};
@@ -311,6 +313,8 @@ Result<std::unique_ptr<Enclave>> StartEnclave(const Flags& flags, const fs::path
     args.push_back("--threads");
     args.push_back(std::to_string(flags.threads));
   }
+  args.push_back("--precision");
+  args.push_back(flags.precision);
   std::vector<char*> argv;
   for (std::string& a : args) {
     argv.push_back(a.data());
@@ -468,6 +472,7 @@ class CountingStream final : public channel::Stream {
     counters_->written += bytes.size();
     return OkStatus();
   }
+  void Cancel() override { inner_->Cancel(); }
 
  private:
   std::unique_ptr<channel::Stream> inner_;
@@ -653,7 +658,7 @@ Result<int> Run(const Flags& flags) {
                        {"threads", flags.threads},
                        {"timestamp", UtcTimestamp()},
                        {"model", model.filename().string()},
-                       {"precision", "fp32"},
+                       {"precision", flags.precision},
                        {"enclave_transport", "unix"},
                        {"bench_omp_wait_policy", omp_policy == nullptr ? "" : omp_policy}};
   std::vector<Json> rows;
@@ -675,7 +680,10 @@ Result<int> Run(const Flags& flags) {
   {
     EML_ASSIGN_OR_RETURN(
         std::unique_ptr<engine::Embedder> embedder,
-        engine::Embedder::LoadFromDirectory(model, {.num_threads = flags.threads}));
+        engine::Embedder::LoadFromDirectory(
+            model, {.precision =
+                        engine::ParsePrecision(flags.precision).value_or(engine::Precision::kFp32),
+                    .num_threads = flags.threads}));
     Series b1;
     for (int i = 0; i < flags.warmup; ++i) {
       EML_ASSIGN_OR_RETURN(engine::EmbedResult r, embedder->Embed(texts));
@@ -909,6 +917,9 @@ int main(int argc, char** argv) {
   app.add_option("--enclave", flags.enclave, "ephemeralml-enclave binary")->required();
   app.add_option("--model", flags.model_dir, "Model directory");
   app.add_option("--threads", flags.threads, "Enclave and in-process engine threads (0 = all)");
+  app.add_option("--precision", flags.precision,
+                 "Engine precision of the enclave and the in-process rows (fp32, bf16, int8)")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
   app.add_option("--reps", flags.reps, "Timed repetitions per latency case");
   app.add_option("--warmup", flags.warmup, "Untimed repetitions first");
   app.add_option("--sessions", flags.sessions, "Concurrent session counts")->delimiter(',');

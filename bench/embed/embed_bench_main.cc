@@ -187,10 +187,10 @@ double Quantile(const std::vector<double>& sorted, double q) {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - static_cast<double>(lo));
 }
 
-Result<Precision> ParsePrecision(const std::string& s) {
-  if (s == "fp32") return Precision::kFp32;
-  if (s == "bf16") return Precision::kBf16;
-  if (s == "int8") return Precision::kInt8;
+Result<Precision> PrecisionFlag(const std::string& s) {
+  if (std::optional<Precision> precision = engine::ParsePrecision(s)) {
+    return *precision;
+  }
   return Error{ErrorCode::kInvalidArgument, "unknown precision " + s};
 }
 
@@ -212,7 +212,7 @@ struct Flags {
 // threads, print one JSON line.
 int RssProbe(const Flags& flags, const std::filesystem::path& dir) {
   const double before_mb = CurrentRssMb();
-  auto precision = ParsePrecision(flags.rss_probe);
+  auto precision = PrecisionFlag(flags.rss_probe);
   if (!precision.has_value()) return 2;
   auto cases = MakeCases(dir);
   if (!cases.has_value()) return 1;
@@ -388,7 +388,7 @@ int Main(int argc, char** argv) {
   }
 
   for (const std::string& pname : flags.precisions) {
-    auto precision = ParsePrecision(pname);
+    auto precision = PrecisionFlag(pname);
     if (!precision.has_value()) {
       std::cerr << "embed_bench: " << ToString(precision.error()) << "\n";
       return 2;

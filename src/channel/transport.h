@@ -7,7 +7,8 @@
 // Posture: ReadFrame reads the peer's bytes: the 13-byte header is checked against the limits
 // before any payload byte is read or any buffer sized (fuzz target: channel_frame).
 //
-// Thread safety: a Stream is used by one thread at a time.
+// Thread safety: a Stream is used by one thread at a time, except Cancel, which any thread may
+// call while another uses the stream (until the stream is destroyed).
 
 #include <cstdint>
 #include <span>
@@ -29,6 +30,9 @@ class Stream {
   virtual Status ReadExact(std::span<uint8_t> out, int timeout_ms) = 0;
   // WriteAll writes all of `bytes` within timeout_ms. Errors: kChannelTimeout, kChannelIoError.
   virtual Status WriteAll(std::span<const uint8_t> bytes, int timeout_ms) = 0;
+  // Cancel shuts the connection down: a ReadExact or WriteAll blocked in another thread returns
+  // promptly, and it and every later call fail with kChannelCancelled. Idempotent.
+  virtual void Cancel() = 0;
 };
 
 // ReadFrame reads one frame into `out` (header || payload, resized to fit; cleared on error),

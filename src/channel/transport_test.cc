@@ -35,6 +35,7 @@ class ScriptedStream final : public Stream {
     written_.insert(written_.end(), bytes.begin(), bytes.end());
     return OkStatus();
   }
+  void Cancel() override { ADD_FAILURE() << "ReadFrame and the handshakes never cancel"; }
 
   size_t bytes_read() const { return offset_; }
   const std::vector<uint8_t>& written() const { return written_; }

@@ -537,6 +537,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "CHANNEL_IO_ERROR";
     case ErrorCode::kChannelBadAddress:
       return "CHANNEL_BAD_ADDRESS";
+    case ErrorCode::kChannelCancelled:
+      return "CHANNEL_CANCELLED";
     // Application protocol messages.
     case ErrorCode::kProtocolMessageTooLarge:
       return "PROTOCOL_MESSAGE_TOO_LARGE";

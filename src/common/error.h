@@ -300,6 +300,7 @@ enum class ErrorCode : uint16_t {
   kChannelClosed = 668,                // The peer closed the connection mid-frame.
   kChannelIoError = 669,               // A socket operation failed (refused, reset, ...).
   kChannelBadAddress = 670,            // A transport address (host:port, cid:port) is malformed.
+  kChannelCancelled = 671,             // The stream was cancelled on this side (e.g. shutdown).
 
   // Application protocol messages (1000-1019).
   kProtocolMessageTooLarge = 1000,        // A message is longer than the protocol's size limit.

@@ -111,6 +111,7 @@ void Server::AcceptLoop() {
     ++stats_.active_sessions;
     sessions_.emplace_back();
     SessionThread* self = &sessions_.back();
+    self->stream = stream->get();
     self->thread = std::thread(&Server::RunSession, this, *std::move(stream), session_id, self);
   }
 }
@@ -118,15 +119,21 @@ void Server::AcceptLoop() {
 void Server::RunSession(std::unique_ptr<channel::Stream> stream, uint64_t session_id,
                         SessionThread* self) {
   const Status status = ServeSession(stream.get(), session_id);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    self->stream = nullptr;  // Shutdown no longer reaches it
+  }
   stream.reset();  // close the connection before the session counts as finished
   const std::string name = "session " + std::to_string(session_id);
   if (status.has_value()) {
     Log(name + " ended");
+  } else if (status.error().code == ErrorCode::kChannelCancelled) {
+    Log(name + " closed by shutdown");
   } else {
     Log(name + " failed: " + std::string(ErrorCodeName(status.error().code)));
   }
   std::lock_guard<std::mutex> lock(mu_);
-  if (!status.has_value()) {
+  if (!status.has_value() && status.error().code != ErrorCode::kChannelCancelled) {
     ++stats_.sessions_failed;
   }
   --stats_.active_sessions;
@@ -219,6 +226,11 @@ void Server::Shutdown() {
   std::unique_lock<std::mutex> lock(mu_);
   stopping_ = true;
   idle_cv_.wait(lock, [&] { return in_flight_ == 0; });
+  for (SessionThread& session : sessions_) {
+    if (session.stream != nullptr) {
+      session.stream->Cancel();
+    }
+  }
 }
 
 void Server::Join() {

@@ -23,11 +23,12 @@
 //
 // Shutdown: Shutdown() stops accepting, lets requests already read finish and be answered,
 // refuses to start new ones (a session that reads a request, or reaches the attestation step of
-// its handshake, after Shutdown closes without running it and logs kEnclaveShuttingDown), and
-// returns when no request or attestation is in flight. Sessions blocked waiting for their
-// client's next record end when the client closes or after idle_timeout_ms; Join() / the
-// destructor wait for them. After Shutdown() returns no thread calls the Service again, so the
-// caller may destroy the Service (wiping the receipt key) before Join.
+// its handshake, after Shutdown closes without running it and logs kEnclaveShuttingDown), waits
+// until no request or attestation is in flight, then cancels every session's stream (a session
+// waiting for its client's next record ends at once, logged as closed by shutdown) and returns.
+// Join() / the destructor then wait only for the session threads to unwind. After Shutdown()
+// returns no thread calls the Service again, so the caller may destroy the Service (wiping the
+// receipt key) before Join.
 //
 // Thread safety: Start, Shutdown, Join and the accessors may be called from any thread.
 
@@ -73,7 +74,7 @@ struct ServerOptions {
 struct ServerStats {
   uint64_t sessions_accepted = 0;
   uint64_t sessions_refused = 0;  // over max_sessions
-  uint64_t sessions_failed = 0;   // ended by an error other than the client closing
+  uint64_t sessions_failed = 0;   // ended by an error (not the client closing, not Shutdown)
   uint64_t requests = 0;
   size_t active_sessions = 0;
 };
@@ -101,6 +102,7 @@ class Server {
  private:
   struct SessionThread {
     std::thread thread;
+    channel::Stream* stream = nullptr;  // guarded by mu_; cleared before the stream closes
     bool done = false;
   };
 

@@ -116,6 +116,15 @@ std::string_view PrecisionName(Precision precision) {
   return "unknown";
 }
 
+std::optional<Precision> ParsePrecision(std::string_view name) {
+  for (const Precision precision : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
+    if (name == PrecisionName(precision)) {
+      return precision;
+    }
+  }
+  return std::nullopt;
+}
+
 Embedder::Embedder(const EmbedderOptions& options, tokenizer::WordPieceTokenizer tokenizer,
                    std::unique_ptr<internal::BertEncoder> encoder,
                    std::unique_ptr<Pipeline> pipeline)

@@ -47,8 +47,10 @@ namespace eml::engine {
 
 enum class Precision { kFp32, kBf16, kInt8 };
 
-// PrecisionName returns "fp32", "bf16" or "int8".
+// PrecisionName returns "fp32", "bf16" or "int8"; ParsePrecision is its inverse (nullopt for
+// any other text).
 std::string_view PrecisionName(Precision precision);
+std::optional<Precision> ParsePrecision(std::string_view name);
 
 struct EmbedderOptions {
   Precision precision = Precision::kFp32;

@@ -20,6 +20,7 @@
 #include "host/internal/asio_util.h"
 #include "host/record.h"
 #include "host/store_request.h"
+#include "http/beast_server.h"
 #include "model/stores/s3_response.h"
 
 namespace eml::host {
@@ -30,12 +31,6 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using Socket = internal::GenericStream::socket;
 using Stream = beast::basic_stream<internal::GenericStream>;
-
-// After an error reply that closes the connection the proxy reads (and drops) what the client
-// still sends, for a short while, so that closing does not reset the connection before the
-// client has read the reply.
-constexpr auto kLingerTimeout = std::chrono::seconds(2);
-constexpr size_t kMaxLingerBytes = 1024 * 1024;
 
 struct Reply {
   int status = 200;
@@ -297,29 +292,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (close_after_write_) {
-      Linger();
+      linger_.Start(stream_, shared_from_this(), [this] { Shutdown(); });
       return;
     }
     Read();
-  }
-
-  // Linger half-closes and drains the client's remaining bytes until it closes or time ends.
-  void Linger() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(Socket::shutdown_send, ignored);
-    stream_.expires_after(kLingerTimeout);
-    DrainSome();
-  }
-  void DrainSome() {
-    stream_.async_read_some(asio::buffer(drain_),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
-                              self->drained_ += n;
-                              if (ec || self->drained_ > kMaxLingerBytes) {
-                                self->Shutdown();
-                                return;
-                              }
-                              self->DrainSome();
-                            });
   }
 
   using Response = bhttp::response<bhttp::vector_body<uint8_t>>;
@@ -335,8 +311,7 @@ class Session : public std::enable_shared_from_this<Session> {
   RecordFile record_resp_;
   int requests_ = 0;
   bool close_after_write_ = false;
-  std::array<char, 4096> drain_{};
-  size_t drained_ = 0;
+  http::server::Linger linger_;
 };
 
 }  // namespace
@@ -346,30 +321,18 @@ struct StoreProxy::Impl {
       : shared(store, std::move(options)), acceptor(ioc) {}
 
   void Accept() {
-    acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, Socket socket) {
-      if (ec == asio::error::operation_aborted) {
-        return;
-      }
-      if (!ec) {
-        if (shared.connections.load() >= shared.options.max_connections) {
-          beast::error_code ignored;
-          socket.close(ignored);
-        } else {
-          std::make_shared<Session>(std::move(socket), shared)->Start();
-        }
-      }
-      Accept();
-    });
+    http::server::AcceptLoop(
+        acceptor, ioc,
+        [this] { return shared.connections.load() >= shared.options.max_connections; },
+        [this](Socket socket) { std::make_shared<Session>(std::move(socket), shared)->Start(); });
   }
 
   // Member order matters for destruction: sessions still queued in `ioc` refer to `shared`.
   Shared shared;
   asio::io_context ioc;
   asio::basic_socket_acceptor<internal::GenericStream> acceptor;
-  std::vector<std::thread> threads;
+  http::server::IoThreads threads;
   channel::Address bound;
-  std::mutex stop_mutex;
-  bool stopped = false;
 };
 
 Result<std::unique_ptr<StoreProxy>> StoreProxy::Start(model::ModelStore& store,
@@ -394,10 +357,7 @@ Result<std::unique_ptr<StoreProxy>> StoreProxy::Start(model::ModelStore& store,
   }
   impl.bound = *std::move(bound);
   impl.Accept();
-  const int num_threads = impl.shared.options.num_threads;
-  for (int i = 0; i < num_threads; ++i) {
-    impl.threads.emplace_back([&impl] { internal::RunIoContext(impl.ioc); });
-  }
+  impl.threads.Start(impl.ioc, impl.shared.options.num_threads, internal::RunIoContext);
   return proxy;
 }
 
@@ -413,30 +373,24 @@ void StoreProxy::Stop() {
   if (impl_ == nullptr) {
     return;
   }
-  std::lock_guard<std::mutex> lock(impl_->stop_mutex);
-  if (impl_->stopped) {
-    return;
-  }
-  impl_->stopped = true;
-  impl_->ioc.stop();
-  for (std::thread& thread : impl_->threads) {
-    thread.join();
-  }
-  std::vector<std::shared_ptr<Session>> live;
-  {
-    std::lock_guard<std::mutex> sessions_lock(impl_->shared.sessions_mutex);
-    for (const auto& [id, weak] : impl_->shared.sessions) {
-      if (std::shared_ptr<Session> session = weak.lock()) {
-        live.push_back(std::move(session));
+  Impl& impl = *impl_;
+  impl.threads.Stop(impl.ioc, [&impl] {
+    std::vector<std::shared_ptr<Session>> live;
+    {
+      std::lock_guard<std::mutex> sessions_lock(impl.shared.sessions_mutex);
+      for (const auto& [id, weak] : impl.shared.sessions) {
+        if (std::shared_ptr<Session> session = weak.lock()) {
+          live.push_back(std::move(session));
+        }
       }
     }
-  }
-  for (const std::shared_ptr<Session>& session : live) {
-    session->Shutdown();
-  }
-  beast::error_code ignored;
-  impl_->acceptor.close(ignored);
-  internal::RemoveUnixSocket(impl_->bound);
+    for (const std::shared_ptr<Session>& session : live) {
+      session->Shutdown();
+    }
+    beast::error_code ignored;
+    impl.acceptor.close(ignored);
+    internal::RemoveUnixSocket(impl.bound);
+  });
 }
 
 }  // namespace eml::host

@@ -480,6 +480,8 @@ class ReplayingStream final : public channel::Stream {
     return inner_->WriteAll(frame, timeout_ms);
   }
 
+  void Cancel() override { inner_->Cancel(); }
+
   Status ReadExact(std::span<uint8_t> out, int timeout_ms) override {
     if (!inject_.empty()) {
       if (out.size() > inject_.size()) {

@@ -3,6 +3,9 @@
 // <utility> before Asio: GCC 12 with coroutine support otherwise misses std::exchange there.
 #include <utility>
 
+#include <sys/socket.h>
+
+#include <atomic>
 #include <boost/asio.hpp>
 #include <charconv>
 #include <chrono>
@@ -49,8 +52,9 @@ class AsioStream final : public Stream {
  public:
   using Socket = typename Protocol::socket;
   AsioStream(std::unique_ptr<asio::io_context> io, Socket socket)
-      : io_(std::move(io)), socket_(std::move(socket)) {}
-  ~AsioStream() override { Close(); }
+      : io_(std::move(io)), socket_(std::move(socket)), fd_(socket_.native_handle()) {}
+  // The socket itself closes with socket_, after any Cancel (see transport.h).
+  ~AsioStream() override { ShutDown(); }
 
   Status ReadExact(std::span<uint8_t> out, int timeout_ms) override {
     if (out.empty()) {
@@ -76,15 +80,23 @@ class AsioStream final : public Stream {
         timeout_ms, "write");
   }
 
- private:
-  void Close() {
-    error_code ignored;
-    socket_.shutdown(Socket::shutdown_both, ignored);
-    socket_.close(ignored);
+  void Cancel() override {
+    cancelled_.store(true);
+    ShutDown();
   }
+
+ private:
+  // ShutDown ends both directions but keeps the descriptor open until destruction, so that a
+  // concurrent Cancel never reaches a descriptor number the process has reused.
+  void ShutDown() { ::shutdown(fd_, SHUT_RDWR); }
+
+  Error CancelledError() const { return Error{ErrorCode::kChannelCancelled, "stream cancelled"}; }
 
   Status Transfer(const std::function<void(std::function<void(error_code)>)>& start, int timeout_ms,
                   std::string_view what) {
+    if (cancelled_.load()) {
+      return CancelledError();
+    }
     if (broken_) {
       return Error{ErrorCode::kChannelIoError, "stream closed after an earlier failure"};
     }
@@ -98,7 +110,10 @@ class AsioStream final : public Stream {
           timeout_ms);
       if (!ec.has_value() || *ec) {
         broken_ = true;
-        Close();
+        ShutDown();
+      }
+      if (cancelled_.load()) {
+        return CancelledError();  // whatever the operation returned after the shutdown
       }
       if (!ec.has_value()) {
         return std::move(ec).error();
@@ -118,7 +133,9 @@ class AsioStream final : public Stream {
 
   std::unique_ptr<asio::io_context> io_;
   Socket socket_;
+  const int fd_;
   bool broken_ = false;
+  std::atomic<bool> cancelled_{false};
 };
 
 Result<asio::ip::address> ParseIp(const std::string& host) {

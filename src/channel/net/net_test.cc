@@ -141,6 +141,79 @@ TEST(NetTest, PeerCloseMidFrame) {
               HasError(ErrorCode::kChannelClosed));
 }
 
+// A connected pair over TCP (unix_path empty) or a Unix socket.
+struct Pair {
+  std::unique_ptr<Listener> listener;
+  std::unique_ptr<Stream> client;
+  std::unique_ptr<Stream> server;
+};
+Pair Connected(const std::string& unix_path) {
+  Pair pair;
+  Result<std::unique_ptr<Listener>> listener =
+      unix_path.empty() ? ListenTcp({"127.0.0.1", 0}) : ListenUnix(unix_path);
+  EXPECT_TRUE(listener.has_value());
+  if (!listener.has_value()) {
+    return pair;
+  }
+  pair.listener = *std::move(listener);
+  Result<std::unique_ptr<Stream>> client =
+      unix_path.empty() ? ConnectTcp({"127.0.0.1", pair.listener->port()}, kTimeoutMs)
+                        : ConnectUnix(unix_path, kTimeoutMs);
+  Result<std::unique_ptr<Stream>> server = pair.listener->Accept(kTimeoutMs);
+  EXPECT_TRUE(client.has_value() && server.has_value());
+  if (client.has_value() && server.has_value()) {
+    pair.client = *std::move(client);
+    pair.server = *std::move(server);
+  }
+  return pair;
+}
+
+TEST(NetTest, CancelEndsABlockedReadFromAnotherThread) {
+  for (const std::string& unix_path : {std::string(), TempSocketPath("cancel-read")}) {
+    Pair pair = Connected(unix_path);
+    ASSERT_TRUE(pair.server != nullptr);
+    const auto start = std::chrono::steady_clock::now();
+    std::thread canceller([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      pair.server->Cancel();
+    });
+    std::vector<uint8_t> frame;
+    // The deadline is a minute: only Cancel can end this read in time.
+    EXPECT_THAT(ReadFrame(pair.server.get(), {}, 60'000, &frame),
+                HasError(ErrorCode::kChannelCancelled));
+    canceller.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+    // Every later call fails the same way, and the peer sees the connection end.
+    EXPECT_THAT(pair.server->WriteAll(std::vector<uint8_t>{1}, 1000),
+                HasError(ErrorCode::kChannelCancelled));
+    pair.server->Cancel();  // idempotent
+    std::vector<uint8_t> byte(1);
+    EXPECT_THAT(pair.client->ReadExact(byte, kTimeoutMs), HasError(ErrorCode::kChannelClosed));
+  }
+}
+
+TEST(NetTest, CancelEndsABlockedWrite) {
+  Pair pair = Connected("");
+  ASSERT_TRUE(pair.server != nullptr);
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    pair.client->Cancel();
+  });
+  // Far more than the socket buffers hold while the peer reads nothing.
+  const std::vector<uint8_t> big(64 << 20, 0x11);
+  EXPECT_THAT(pair.client->WriteAll(big, 60'000), HasError(ErrorCode::kChannelCancelled));
+  canceller.join();
+}
+
+TEST(NetTest, CancelBeforeUseFailsAtOnce) {
+  Pair pair = Connected(TempSocketPath("cancel-first"));
+  ASSERT_TRUE(pair.client != nullptr);
+  pair.client->Cancel();
+  std::vector<uint8_t> byte(1);
+  EXPECT_THAT(pair.client->ReadExact(byte, 60'000), HasError(ErrorCode::kChannelCancelled));
+  EXPECT_THAT(pair.server->ReadExact(byte, kTimeoutMs), HasError(ErrorCode::kChannelClosed));
+}
+
 TEST(NetTest, ConnectRefused) {
   uint16_t port = 0;
   {

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -73,11 +74,7 @@ Status WaitFor(int fd, short events, Clock::time_point deadline) {
 class VsockStream final : public Stream {
  public:
   explicit VsockStream(VsockSocket socket) : socket_(std::move(socket)) {}
-  ~VsockStream() override {
-    if (socket_.fd() >= 0) {
-      ::shutdown(socket_.fd(), SHUT_RDWR);
-    }
-  }
+  ~VsockStream() override { ::shutdown(socket_.fd(), SHUT_RDWR); }
 
   Status ReadExact(std::span<uint8_t> out, int timeout_ms) override {
     EML_RETURN_IF_ERROR(CheckUsable());
@@ -104,6 +101,9 @@ class VsockStream final : public Stream {
         return Fail(std::move(ready).error());
       }
     }
+    if (cancelled_.load()) {
+      return CancelledError();  // the transfer raced the shutdown
+    }
     return OkStatus();
   }
 
@@ -129,25 +129,39 @@ class VsockStream final : public Stream {
         return Fail(std::move(ready).error());
       }
     }
+    if (cancelled_.load()) {
+      return CancelledError();  // the transfer raced the shutdown
+    }
     return OkStatus();
+  }
+
+  void Cancel() override {
+    cancelled_.store(true);
+    ::shutdown(socket_.fd(), SHUT_RDWR);
   }
 
  private:
   Status CheckUsable() const {
+    if (cancelled_.load()) {
+      return CancelledError();
+    }
     if (broken_) {
       return Error{ErrorCode::kChannelIoError, "stream closed after an earlier failure"};
     }
     return OkStatus();
   }
 
+  static Error CancelledError() { return Error{ErrorCode::kChannelCancelled, "stream cancelled"}; }
+
   Error Fail(Error error) {
     broken_ = true;
     ::shutdown(socket_.fd(), SHUT_RDWR);
-    return error;
+    return cancelled_.load() ? CancelledError() : error;
   }
 
   VsockSocket socket_;
   bool broken_ = false;
+  std::atomic<bool> cancelled_{false};
 };
 
 class PosixVsockListener final : public VsockListener {

@@ -21,6 +21,7 @@
 
 #include "common/encoding.h"
 #include "crypto/random.h"
+#include "http/beast_server.h"
 #include "keys/http/internal/router.h"
 
 namespace eml::keys::http {
@@ -30,12 +31,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-
-// After an error reply the server stops sending but reads (and drops) what the client still
-// sends, for a short while, so that closing does not reset the connection before the client
-// has read the reply.
-constexpr auto kLingerTimeout = std::chrono::seconds(2);
-constexpr size_t kMaxLingerBytes = 1024 * 1024;
 
 // Shared is what every session reads: immutable after Start, except the connection count.
 struct Shared {
@@ -141,29 +136,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (close_after_write_) {
-      Linger();
+      linger_.Start(stream_, shared_from_this(), [this] { Shutdown(); });
       return;
     }
     Read();
-  }
-
-  // Linger half-closes and drains the client's remaining bytes until it closes or time ends.
-  void Linger() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(kLingerTimeout);
-    DrainSome();
-  }
-  void DrainSome() {
-    stream_.async_read_some(asio::buffer(drain_),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
-                              self->drained_ += n;
-                              if (ec || self->drained_ > kMaxLingerBytes) {
-                                self->Shutdown();
-                                return;
-                              }
-                              self->DrainSome();
-                            });
   }
 
   void Shutdown() {
@@ -179,8 +155,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::response<bhttp::string_body>> response_;
   int requests_ = 0;
   bool close_after_write_ = false;
-  std::array<char, 4096> drain_{};
-  size_t drained_ = 0;
+  eml::http::server::Linger linger_;
 };
 
 Error ListenError(const std::string& what, const beast::error_code& ec) {
@@ -198,30 +173,20 @@ struct BrokerServer::Impl {
       : shared(broker, std::move(options)), acceptor(ioc) {}
 
   void Accept() {
-    acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) {
-        return;
-      }
-      if (!ec) {
-        if (shared.connections.load() >= shared.options.max_connections) {
-          beast::error_code ignored;
-          socket.close(ignored);
-        } else {
+    eml::http::server::AcceptLoop(
+        acceptor, ioc,
+        [this] { return shared.connections.load() >= shared.options.max_connections; },
+        [this](tcp::socket socket) {
           std::make_shared<Session>(std::move(socket), shared)->Start();
-        }
-      }
-      Accept();
-    });
+        });
   }
 
   // Member order matters for destruction: sessions still queued in `ioc` refer to `shared`.
   Shared shared;
   asio::io_context ioc;
   tcp::acceptor acceptor;
-  std::vector<std::thread> threads;
+  eml::http::server::IoThreads threads;
   uint16_t port = 0;
-  std::mutex stop_mutex;
-  bool stopped = false;
 };
 
 Result<std::unique_ptr<BrokerServer>> BrokerServer::Start(KeyBroker& broker,
@@ -262,10 +227,8 @@ Result<std::unique_ptr<BrokerServer>> BrokerServer::Start(KeyBroker& broker,
     return ListenError("cannot read the bound port", ec);
   }
   impl.Accept();
-  const int num_threads = impl.shared.options.num_threads;
-  for (int i = 0; i < num_threads; ++i) {
-    impl.threads.emplace_back([&impl] { impl.ioc.run(); });
-  }
+  impl.threads.Start(impl.ioc, impl.shared.options.num_threads,
+                     [](asio::io_context& io) { io.run(); });
   return server;
 }
 
@@ -277,17 +240,11 @@ void BrokerServer::Stop() {
   if (impl_ == nullptr) {
     return;
   }
-  std::lock_guard<std::mutex> lock(impl_->stop_mutex);
-  if (impl_->stopped) {
-    return;
-  }
-  impl_->stopped = true;
-  impl_->ioc.stop();
-  for (std::thread& thread : impl_->threads) {
-    thread.join();
-  }
-  beast::error_code ignored;
-  impl_->acceptor.close(ignored);
+  Impl& impl = *impl_;
+  impl.threads.Stop(impl.ioc, [&impl] {
+    beast::error_code ignored;
+    impl.acceptor.close(ignored);
+  });
 }
 
 Status CheckAdminToken(const SecretBytes& token) {
