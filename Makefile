@@ -13,7 +13,7 @@ export CCACHE_MAXSIZE ?= 5G
 CMAKE_COMMON := -G Ninja -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
   -DPython3_EXECUTABLE=/usr/bin/python3
 
-.PHONY: all setup build test test-unit test-asan test-fuzz fuzz demo bench bench-embed bench-coldstart bench-peers \
+.PHONY: all setup build test test-unit test-asan test-fuzz fuzz demo bench bench-embed bench-e2e bench-coldstart bench-peers \
   format format-check clean
 
 all: build
@@ -63,6 +63,16 @@ bench: build
 bench-embed: setup $(BUILD)/build.ninja
 	cmake --build $(BUILD) --target embed_bench -j $(JOBS)
 	$(BUILD)/bench/embed_bench --out bench/results/embed.json
+
+# The runtime end to end (bench/e2e): handshake, batch-1 latency through the host vs in process,
+# the channel + receipt overhead, throughput and p99 at 1-64 sessions, enclave peak RSS ->
+# bench/results/e2e.json (PRECISION=bf16 or int8: e2e-PRECISION.json). Builds only what it runs.
+PRECISION ?= fp32
+E2E_OUT = bench/results/e2e$(if $(filter fp32,$(PRECISION)),,-$(PRECISION)).json
+bench-e2e: setup $(BUILD)/build.ninja
+	cmake --build $(BUILD) --target e2e_bench ephemeralml-enclave -j $(JOBS)
+	$(BUILD)/bench/e2e_bench --enclave $(BUILD)/apps/ephemeralml-enclave --threads 2 \
+	  --ab-rounds 0 --precision $(PRECISION) --out $(E2E_OUT)
 
 # Enclave cold start (bench/coldstart): `ephemeralml up`, then repeated boots of the same package
 # (through the host's proxies and straight from the file store), medians per step ->
