@@ -35,19 +35,27 @@ class Stream {
   virtual void Cancel() = 0;
 };
 
-// ReadFrame reads one frame into `out` (header || payload, resized to fit; cleared on error),
-// each read bounded by timeout_ms. Errors: the Stream's codes and the DecodeFrameHeader codes.
-Status ReadFrame(Stream* stream, const FrameLimits& limits, int timeout_ms,
-                 std::vector<uint8_t>* out);
+// ReadFrame reads one frame into `out` (header || payload, resized to fit; cleared on error):
+// the header within header_timeout_ms (a server's idle wait between records), then the payload
+// within payload_timeout_ms (a peer that announced a payload must deliver it promptly).
+// Errors: the Stream's codes and the DecodeFrameHeader codes.
+Status ReadFrame(Stream* stream, const FrameLimits& limits, int header_timeout_ms,
+                 int payload_timeout_ms, std::vector<uint8_t>* out);
+inline Status ReadFrame(Stream* stream, const FrameLimits& limits, int timeout_ms,
+                        std::vector<uint8_t>* out) {
+  return ReadFrame(stream, limits, timeout_ms, timeout_ms, out);
+}
 
 // RunInitiatorHandshake sends the initiator Hello, reads the responder Hello, sends the
-// confirmation and returns the session. Errors: the Stream's and the Initiator's codes.
+// confirmation and returns the session, all within timeout_ms in total (a peer that trickles
+// each step just inside a per-step timeout still runs out). Errors: the Stream's codes
+// (kChannelTimeout when the deadline passes) and the Initiator's codes.
 Result<Session> RunInitiatorHandshake(Stream* stream, Initiator* initiator,
                                       const HandshakeLimits& limits = {},
                                       int timeout_ms = kDefaultHandshakeTimeoutMs);
 
 // RunResponderHandshake reads the initiator Hello, answers, reads the confirmation and returns
-// the session. Errors: the Stream's and the Responder's codes.
+// the session, within timeout_ms in total. Errors: the Stream's and the Responder's codes.
 Result<Session> RunResponderHandshake(Stream* stream, Responder* responder,
                                       const HandshakeLimits& limits = {},
                                       int timeout_ms = kDefaultHandshakeTimeoutMs);

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "channel/mock_attestation.h"
 #include "channel/testing/kat.h"
@@ -18,12 +20,20 @@ using ::eml::testing::Hex;
 using ::eml::testing::IsOk;
 using ::testing::IsEmpty;
 
-// A Stream over fixed input bytes; it records what was read and written.
+// A Stream over fixed input bytes; it records what was read and written and the timeout of each
+// read. With a delay, every read takes that long, and fails as a timeout when given less.
 class ScriptedStream final : public Stream {
  public:
-  explicit ScriptedStream(std::vector<uint8_t> input) : input_(std::move(input)) {}
+  explicit ScriptedStream(std::vector<uint8_t> input, int read_delay_ms = 0)
+      : input_(std::move(input)), read_delay_ms_(read_delay_ms) {}
 
-  Status ReadExact(std::span<uint8_t> out, int /*timeout_ms*/) override {
+  Status ReadExact(std::span<uint8_t> out, int timeout_ms) override {
+    read_timeouts_.push_back(timeout_ms);
+    if (timeout_ms < read_delay_ms_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(timeout_ms));
+      return Error{ErrorCode::kChannelTimeout, "script: slower than the timeout"};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(read_delay_ms_));
     if (input_.size() - offset_ < out.size()) {
       return Error{ErrorCode::kChannelClosed, "script ended"};
     }
@@ -39,9 +49,12 @@ class ScriptedStream final : public Stream {
 
   size_t bytes_read() const { return offset_; }
   const std::vector<uint8_t>& written() const { return written_; }
+  const std::vector<int>& read_timeouts() const { return read_timeouts_; }
 
  private:
   std::vector<uint8_t> input_;
+  int read_delay_ms_;
+  std::vector<int> read_timeouts_;
   size_t offset_ = 0;
   std::vector<uint8_t> written_;
 };
@@ -77,24 +90,53 @@ TEST(TransportTest, ShortStreamIsClosed) {
   EXPECT_THAT(frame, IsEmpty());
 }
 
-TEST(TransportTest, ResponderHandshakeOverScript) {
-  // The KAT initiator's frames drive a KAT responder; it answers with the KAT responder Hello.
+TEST(TransportTest, HeaderAndPayloadHaveTheirOwnTimeouts) {
+  ScriptedStream stream(HandshakeBytes("initiator_hello_frame"));
+  std::vector<uint8_t> frame;
+  ASSERT_THAT(ReadFrame(&stream, {}, 60'000, 250, &frame), IsOk());
+  EXPECT_EQ(stream.read_timeouts(), (std::vector<int>{60'000, 250}));
+}
+
+// The KAT handshake: both initiator frames, read by the KAT responder.
+std::vector<uint8_t> InitiatorScript() {
   std::vector<uint8_t> script = HandshakeBytes("initiator_hello_frame");
   const std::vector<uint8_t> confirmation = HandshakeBytes("confirmation_frame");
   script.insert(script.end(), confirmation.begin(), confirmation.end());
-  ScriptedStream stream(script);
+  return script;
+}
+
+Result<Session> RespondOver(ScriptedStream* stream, int timeout_ms) {
   MockAttestationProvider provider;
   MockAttestationVerifier verifier;
-  Result<crypto::X25519PrivateKey> key = crypto::X25519PrivateKey::FromBytes(
-      ::eml::channel::testing::HandshakeSecret("responder_private"));
-  ASSERT_TRUE(key.has_value());
+  EML_ASSIGN_OR_RETURN(crypto::X25519PrivateKey key,
+                       crypto::X25519PrivateKey::FromBytes(
+                           ::eml::channel::testing::HandshakeSecret("responder_private")));
   Responder responder = Responder::Create(
-      std::move(*key), ::eml::channel::testing::HandshakeBytes32("responder_nonce"), &provider,
+      std::move(key), ::eml::channel::testing::HandshakeBytes32("responder_nonce"), &provider,
       &verifier);
-  Result<Session> session = RunResponderHandshake(&stream, &responder);
+  return RunResponderHandshake(stream, &responder, {}, timeout_ms);
+}
+
+TEST(TransportTest, ResponderHandshakeOverScript) {
+  // The KAT initiator's frames drive a KAT responder; it answers with the KAT responder Hello.
+  ScriptedStream stream(InitiatorScript());
+  Result<Session> session = RespondOver(&stream, kDefaultHandshakeTimeoutMs);
   ASSERT_TRUE(session.has_value()) << ToString(session.error());
   EXPECT_EQ(stream.written(), HandshakeBytes("responder_hello_frame"));
   EXPECT_EQ(session->session_id(), ::eml::channel::testing::HandshakeBytes32("session_id"));
+}
+
+TEST(TransportTest, HandshakeTimeoutCoversAllSteps) {
+  // Four reads of 150 ms each: every one fits a 400 ms step, the handshake does not.
+  ScriptedStream slow(InitiatorScript(), /*read_delay_ms=*/150);
+  EXPECT_THAT(RespondOver(&slow, 400), HasError(ErrorCode::kChannelTimeout));
+  const std::vector<int>& timeouts = slow.read_timeouts();
+  ASSERT_GE(timeouts.size(), 3u);
+  EXPECT_TRUE(std::is_sorted(timeouts.rbegin(), timeouts.rend())) << "each step gets what is left";
+  EXPECT_LT(timeouts.back(), 150);
+  // Given enough time in total, the same slow peer completes.
+  ScriptedStream patient(InitiatorScript(), /*read_delay_ms=*/150);
+  EXPECT_THAT(RespondOver(&patient, 10'000), IsOk());
 }
 
 }  // namespace

@@ -162,8 +162,9 @@ Status Server::ServeSession(channel::Stream* stream, uint64_t session_id) {
   std::vector<uint8_t> plaintext;
   std::vector<uint8_t> sealed;
   while (true) {
-    Status read =
-        channel::ReadFrame(stream, options_.record_limits, options_.idle_timeout_ms, &frame);
+    // Idle clients may wait long between records; one that announced a payload must send it.
+    Status read = channel::ReadFrame(stream, options_.record_limits, options_.idle_timeout_ms,
+                                     options_.io_timeout_ms, &frame);
     if (!read.has_value()) {
       if (read.error().code == ErrorCode::kChannelClosed) {
         return OkStatus();  // the client hung up between records

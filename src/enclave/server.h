@@ -60,7 +60,8 @@ struct ServerOptions {
   size_t max_sessions = kDefaultMaxSessions;
   // How long a session may wait for the client's next record; then it is closed.
   int idle_timeout_ms = kDefaultIdleTimeoutMs;
-  // Deadline for each handshake step, for reading the rest of a started frame, and for writes.
+  // Deadline for the whole handshake, for a record's payload once its header has arrived, and
+  // for each write.
   int io_timeout_ms = kDefaultIoTimeoutMs;
   // How often the accept loop looks at the stop flag.
   int accept_poll_ms = kDefaultAcceptPollMs;

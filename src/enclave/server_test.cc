@@ -356,6 +356,29 @@ TEST_F(ServerTest, HeartbeatIsIgnoredAndShutdownFrameEndsTheSession) {
   EXPECT_EQ(server->stats().sessions_failed, 0u);
 }
 
+TEST_F(ServerTest, AnnouncedPayloadMustArriveWithinTheIoTimeout) {
+  // A minute of idle time between records, but a started record gets one second.
+  ServerOptions options;
+  options.idle_timeout_ms = 60'000;
+  options.io_timeout_ms = 1000;
+  std::unique_ptr<Server> server = StartServer(options);
+  Result<Client> client = Handshake();
+  ASSERT_THAT(client, IsOk());
+  const auto header = channel::EncodeFrameHeader({.type = channel::FrameType::kData,
+                                                  .flags = channel::kFlagEncrypted,
+                                                  .sequence = 1,
+                                                  .payload_len = 1'000'000});
+  ASSERT_THAT(client->stream->WriteAll(header, kTimeoutMs), IsOk());
+  ASSERT_THAT(client->stream->WriteAll(std::vector<uint8_t>(10, 0xab), kTimeoutMs), IsOk());
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<uint8_t> reply(channel::kFrameHeaderSize);
+  EXPECT_THAT(client->stream->ReadExact(reply, kTimeoutMs), HasError(ErrorCode::kChannelClosed));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(8));
+  WaitForNoSessions(*server);
+  EXPECT_EQ(server->stats().sessions_failed, 1u);
+  EXPECT_TRUE(Logged("CHANNEL_TIMEOUT"));
+}
+
 TEST_F(ServerTest, AFailingSessionDoesNotAffectAnother) {
   std::unique_ptr<Server> server = StartServer({});
   Result<Client> good = Handshake();

@@ -3,9 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "air/verifier.h"
@@ -21,9 +23,11 @@ using ::eml::testing::HasError;
 using ::eml::testing::IsOk;
 
 constexpr size_t kFakeDim = 3;
+constexpr int kSlowTextMs = 40;
 
 // FakeBackend: one token per byte; row = {tokens, sum of bytes, first byte}. Texts starting
-// with '!' fail the batch (kInternal), to check that engine errors travel as codes only.
+// with '!' fail the batch (kInternal), to check that engine errors travel as codes only; texts
+// starting with '~' take kSlowTextMs, to check the receipt's execution time.
 class FakeBackend final : public engine::EmbedBackend {
  public:
   Status Tokenize(std::string_view text, tokenizer::Encoding* out) const override {
@@ -43,6 +47,9 @@ class FakeBackend final : public engine::EmbedBackend {
     for (const engine::TokenizedText& t : texts) {
       if (t.ids.size() > 2 && t.ids[1] == '!') {
         return Error{ErrorCode::kInternal, "secret internal detail"};
+      }
+      if (t.ids.size() > 2 && t.ids[1] == '~') {
+        std::this_thread::sleep_for(std::chrono::milliseconds(kSlowTextMs));
       }
       float sum = 0;
       for (const int32_t id : t.ids) {
@@ -156,6 +163,22 @@ TEST_F(ServiceTest, UserDataNamesReceiptKeyProtocolAndModel) {
   ASSERT_THAT(verified, IsOk());
   ASSERT_TRUE(verified->evidence.has_value());
   EXPECT_EQ(verified->evidence->user_data(), service_->user_data());
+}
+
+TEST_F(ServiceTest, ExecutionTimeCoversTheRequest) {
+  protocol::Request request;
+  request.id = 9;
+  request.inputs = {"~slow"};
+  const std::vector<uint8_t> record = Encode(request);
+  const auto start = std::chrono::steady_clock::now();
+  const protocol::Response response = Call(record);
+  const auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - start)
+                              .count();
+  ASSERT_TRUE(response.ok()) << response.error->message;
+  const air::Claims claims = VerifyReceipt(response, record, std::nullopt);
+  EXPECT_GE(claims.execution_time_ms, static_cast<uint64_t>(kSlowTextMs));
+  EXPECT_LE(claims.execution_time_ms, static_cast<uint64_t>(elapsed_ms));
 }
 
 TEST_F(ServiceTest, EmbedReturnsRowsAndAnHonestReceipt) {

@@ -28,10 +28,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "air/verifier.h"
 #include "attest/policy.h"
 #include "channel/address.h"
 #include "channel/frame.h"
@@ -245,14 +247,27 @@ struct Plaintexts {
   std::vector<std::vector<uint8_t>> embeddings;  // little-endian f32 bytes
 };
 
+// One receipt the client accepted, with everything an offline verifier is told to expect.
+struct OfflineCase {
+  size_t session = 0;
+  std::vector<uint8_t> receipt;
+  crypto::Ed25519PublicKey key;
+  air::Sha256Digest request_hash{};
+  air::Sha256Digest response_hash{};
+  air::Sha256Digest attestation_doc_hash{};
+  air::Sha256Digest model_hash{};
+  std::string model_id;
+  std::vector<uint8_t> nonce;
+};
+
 // RunSessions: `sessions` concurrent sessions through `endpoint` sending `total` requests in
-// all; returns how many were verified. Records what was sent and received in `seen`.
+// all; returns how many were verified. Records what was sent and received in `seen`, and every
+// accepted receipt in `receipts`.
 size_t RunSessions(const client::Endpoint& endpoint, const client::ClientOptions& options,
                    size_t sessions, size_t total, Plaintexts* seen,
-                   std::optional<client::VerifiedEmbeddings>* sample_out,
-                   std::string* sample_key_hex) {
+                   std::vector<OfflineCase>* receipts) {
   std::atomic<size_t> verified{0};
-  std::mutex sample_mu;
+  std::mutex receipts_mu;
   std::vector<std::thread> threads;
   for (size_t s = 0; s < sessions; ++s) {
     threads.emplace_back([&, s] {
@@ -286,10 +301,19 @@ size_t RunSessions(const client::Endpoint& endpoint, const client::ClientOptions
           seen->results.push_back(result->result_bytes());
           seen->embeddings.push_back(std::move(floats));
         }
-        if (s == 0 && r == 0 && sample_out != nullptr) {
-          std::lock_guard lock(sample_mu);
-          sample_out->emplace(*result);
-          *sample_key_hex = HexEncode((*session)->enclave().receipt_key().bytes());
+        if (receipts != nullptr) {
+          const client::AttestedEnclave& enclave = (*session)->enclave();
+          OfflineCase c{.session = s,
+                        .receipt = result->receipt(),
+                        .key = enclave.receipt_key(),
+                        .request_hash = crypto::Sha256(result->request_bytes()),
+                        .response_hash = crypto::Sha256(result->result_bytes()),
+                        .attestation_doc_hash = enclave.document_sha256(),
+                        .model_hash = enclave.models().front().model_hash,
+                        .model_id = result->model_id(),
+                        .nonce = *embed_options.nonce};
+          std::lock_guard lock(receipts_mu);
+          receipts->push_back(std::move(c));
         }
       }
     });
@@ -314,53 +338,72 @@ std::vector<uint8_t> AllRecorded(const fs::path& dir) {
   return out;
 }
 
-void ExpectOfflineVerify(const client::VerifiedEmbeddings& sample, const std::string& key_hex,
-                         const fs::path& dir) {
-  const fs::path receipt = dir / "sample-receipt.cbor";
-  std::ofstream(receipt, std::ios::binary)
-      .write(reinterpret_cast<const char*>(sample.receipt().data()),
-             static_cast<std::streamsize>(sample.receipt().size()));
-  const std::string cmd =
-      std::string(EML_EPHEMERALML_PATH) + " receipt verify '" + receipt.string() +
-      "' --public-key " + key_hex + " --allow-evaluation --expected-request-hash " +
-      HexEncode(crypto::Sha256(sample.request_bytes())) + " --expected-response-hash " +
-      HexEncode(crypto::Sha256(sample.result_bytes())) + " > '" + (dir / "verify.txt").string() +
-      "' 2>&1";
-  const int status = std::system(cmd.c_str());
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << testing::ReadFileText(dir / "verify.txt");
+// ExpectOfflineVerify re-verifies every receipt from its raw bytes, away from the session that
+// accepted it: all of them with the AIR verifier under a policy naming every expected value (and
+// no cti twice in the whole run), and the last receipt of each session also with
+// `ephemeralml receipt verify` (one process each; all 1,000 would cost minutes under ASan).
+void ExpectOfflineVerify(const std::vector<OfflineCase>& cases, const fs::path& dir) {
+  std::set<air::Cti> ctis;
+  std::map<size_t, const OfflineCase*> last_of_session;
+  for (const OfflineCase& c : cases) {
+    air::VerifyPolicy policy;
+    policy.expected_request_hash = c.request_hash;
+    policy.expected_response_hash = c.response_hash;
+    policy.expected_attestation_doc_hash = c.attestation_doc_hash;
+    policy.expected_model_hash = c.model_hash;
+    policy.expected_model_id = c.model_id;
+    policy.expected_nonce = c.nonce;
+    policy.require_nonce = true;
+    policy.allow_evaluation = true;
+    Result<air::VerificationReport> report = air::VerifyReceipt(c.receipt, c.key, policy);
+    ASSERT_TRUE(report.has_value() && report->verified());
+    EXPECT_TRUE(ctis.insert(report->verified_receipt()->claims().cti).second) << "cti reused";
+    last_of_session[c.session] = &c;
+  }
+  for (const auto& [session, c] : last_of_session) {
+    const fs::path receipt = dir / ("receipt-" + std::to_string(session) + ".cbor");
+    std::ofstream(receipt, std::ios::binary)
+        .write(reinterpret_cast<const char*>(c->receipt.data()),
+               static_cast<std::streamsize>(c->receipt.size()));
+    const fs::path out = dir / ("verify-" + std::to_string(session) + ".txt");
+    const std::string cmd =
+        std::string(EML_EPHEMERALML_PATH) + " receipt verify '" + receipt.string() +
+        "' --public-key " + HexEncode(c->key.bytes()) +
+        " --allow-evaluation --require-nonce --expected-nonce " + HexEncode(c->nonce) +
+        " --expected-request-hash " + HexEncode(c->request_hash) + " --expected-response-hash " +
+        HexEncode(c->response_hash) + " --expected-attestation-hash " +
+        HexEncode(c->attestation_doc_hash) + " --expected-model-hash " + HexEncode(c->model_hash) +
+        " --expected-model " + c->model_id + " > '" + out.string() + "' 2>&1";
+    const int status = std::system(cmd.c_str());
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << testing::ReadFileText(out);
+  }
 }
 
 TEST_F(RuntimeTest, ThousandRequestsOverSixteenSessionsThroughTheHostOverTcp) {
   std::unique_ptr<host::Relay> relay = StartRelay(*tcp_);
-  std::optional<client::VerifiedEmbeddings> sample;
-  std::string key_hex;
-  EXPECT_EQ(
-      RunSessions(RelayEndpoint(*relay), Options(*tcp_), 16, 1000, nullptr, &sample, &key_hex),
-      1000u);
-  ASSERT_TRUE(sample.has_value());
-  ExpectOfflineVerify(*sample, key_hex, tcp_->dir());
+  std::vector<OfflineCase> receipts;
+  EXPECT_EQ(RunSessions(RelayEndpoint(*relay), Options(*tcp_), 16, 1000, nullptr, &receipts),
+            1000u);
+  ASSERT_EQ(receipts.size(), 1000u);
+  ExpectOfflineVerify(receipts, tcp_->dir());
   EXPECT_EQ(relay->Stats().accepted, 16u);
 }
 
 TEST_F(RuntimeTest, ThousandRequestsOverSixteenSessionsThroughTheHostOverUnix) {
   std::unique_ptr<host::Relay> relay = StartRelay(*unix_);
   EXPECT_EQ(unix_->address().kind, channel::Address::Kind::kUnix);
-  std::optional<client::VerifiedEmbeddings> sample;
-  std::string key_hex;
-  EXPECT_EQ(
-      RunSessions(RelayEndpoint(*relay), Options(*unix_), 16, 1000, nullptr, &sample, &key_hex),
-      1000u);
-  ASSERT_TRUE(sample.has_value());
-  ExpectOfflineVerify(*sample, key_hex, unix_->dir());
+  std::vector<OfflineCase> receipts;
+  EXPECT_EQ(RunSessions(RelayEndpoint(*relay), Options(*unix_), 16, 1000, nullptr, &receipts),
+            1000u);
+  ASSERT_EQ(receipts.size(), 1000u);
+  ExpectOfflineVerify(receipts, unix_->dir());
 }
 
 TEST_F(RuntimeTest, HostRecordHoldsNoPlaintextWeightsOrKeys) {
   const fs::path record = tcp_->dir() / "record";
   std::unique_ptr<host::Relay> relay = StartRelay(*tcp_, record);
   Plaintexts seen;
-  ASSERT_EQ(RunSessions(RelayEndpoint(*relay), Options(*tcp_), 4, 40, &seen, nullptr, nullptr),
-            40u);
+  ASSERT_EQ(RunSessions(RelayEndpoint(*relay), Options(*tcp_), 4, 40, &seen, nullptr), 40u);
   relay->Stop();  // flushes and closes every record file
   const std::vector<uint8_t> recorded = AllRecorded(record);
   ASSERT_GT(recorded.size(), 40u * 1000u);
@@ -428,7 +471,7 @@ TEST_F(RuntimeTest, BitFlipEndsOnlyThatSession) {
   ASSERT_TRUE((*victim_session)->Embed(texts).has_value());
   ASSERT_TRUE((*victim_session)->Embed(texts).has_value());
   std::thread others([&] {
-    EXPECT_EQ(RunSessions(RelayEndpoint(*relay), options, 3, 60, nullptr, nullptr, nullptr), 60u);
+    EXPECT_EQ(RunSessions(RelayEndpoint(*relay), options, 3, 60, nullptr, nullptr), 60u);
   });
   Result<client::VerifiedEmbeddings> third = (*victim_session)->Embed(texts);
   EXPECT_FALSE(third.has_value());
