@@ -481,6 +481,62 @@ TEST_F(RuntimeTest, BitFlipEndsOnlyThatSession) {
               HasSubstr("CHANNEL_RECORD_OPEN_FAILED"));
 }
 
+// A flipped bit anywhere a frame's integrity is checked (handshake headers and payloads, the
+// confirmation, record headers, which the AAD covers) ends that session with an error, and the
+// next session through the same relay works. Length fields are left alone: the relay frames by
+// its own reading of the header, so a changed length only makes the two ends wait on each other.
+TEST_F(RuntimeTest, BitFlipInAnyFrameEndsThatSessionOnly) {
+  struct FlipCase {
+    const char* what;
+    host::Direction direction;
+    uint64_t frame_index;
+    uint64_t offset;
+    uint8_t mask;
+    const char* enclave_code;  // logged by the enclave for the victim session; "" = client only
+  };
+  const FlipCase cases[] = {
+      {"client Hello version byte", host::Direction::kClientToEnclave, 0, 2, 0x01,
+       "CHANNEL_BAD_VERSION"},
+      {"client Hello payload", host::Direction::kClientToEnclave, 0, 40, 0x04, ""},
+      {"enclave Hello attestation document", host::Direction::kEnclaveToClient, 0, 300, 0x20, ""},
+      {"confirmation payload", host::Direction::kClientToEnclave, 1, 20, 0x80,
+       "CHANNEL_CONFIRMATION_MISMATCH"},
+      {"request header sequence", host::Direction::kClientToEnclave, 2, 8, 0x02,
+       "CHANNEL_RECORD_OPEN_FAILED"},
+      {"response header type", host::Direction::kEnclaveToClient, 1, 3, 0x01, ""},
+  };
+  const client::ClientOptions options = Options(*tcp_);
+  const std::vector<std::string> texts = {"flip target"};
+  for (const FlipCase& flip : cases) {
+    SCOPED_TRACE(flip.what);
+    std::unique_ptr<host::Relay> relay =
+        StartRelay(*tcp_, {}, [&flip](const host::FramePiece& piece, std::span<uint8_t> bytes) {
+          if (piece.connection_id == 1 && piece.direction == flip.direction &&
+              piece.frame_index == flip.frame_index && piece.offset <= flip.offset &&
+              piece.offset + bytes.size() > flip.offset) {
+            bytes[flip.offset - piece.offset] ^= flip.mask;
+          }
+        });
+    // The victim: the handshake or its first request fails, with a typed error.
+    Result<std::unique_ptr<client::Session>> victim =
+        client::Connect(RelayEndpoint(*relay), options);
+    bool failed = !victim.has_value();
+    if (!failed) {
+      failed = !(*victim)->Embed(texts).has_value();
+      EXPECT_THAT((*victim)->Embed(texts), testing::HasError(ErrorCode::kClientSessionClosed));
+    }
+    EXPECT_TRUE(failed);
+    if (flip.enclave_code[0] != '\0') {
+      EXPECT_THAT(tcp_->LogEventually(flip.enclave_code), HasSubstr(flip.enclave_code));
+    }
+    // The next session through the same relay (connection 2) is untouched.
+    Result<std::unique_ptr<client::Session>> healthy =
+        client::Connect(RelayEndpoint(*relay), options);
+    ASSERT_TRUE(healthy.has_value()) << ToString(healthy.error());
+    EXPECT_TRUE((*healthy)->Embed(texts).has_value());
+  }
+}
+
 // A flipped bit in a response fails authentication at the client.
 TEST_F(RuntimeTest, BitFlipInAResponseIsRefusedByTheClient) {
   std::unique_ptr<host::Relay> relay =
